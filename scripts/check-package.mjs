@@ -1,0 +1,54 @@
+// Builds, packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch consumer and
+// loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package` (Node 24 via npm).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const scratch = join(root, '.scratch', 'check-package');
+const run = (cmd, args, cwd = root) => {
+  console.log(`$ ${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { cwd, stdio: 'inherit', env: process.env });
+};
+
+rmSync(scratch, { recursive: true, force: true });
+mkdirSync(scratch, { recursive: true });
+run('npm', ['run', 'build']);
+run('npm', ['pack', '--pack-destination', scratch, '--silent']);
+const tarball = join(scratch, readdirSync(scratch).find((f) => f.endsWith('.tgz')));
+run('npx', ['publint', 'run', tarball, '--strict']);
+run('npx', ['attw', tarball, '--profile', 'node16', '--format', 'table-flipped']);
+
+const consumer = join(scratch, 'consumer');
+mkdirSync(consumer);
+writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
+run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], consumer);
+
+const smoke = `
+  const check = (m, how) => {
+    for (const name of ['TokenClient', 'TokenClientError', 'OAuthError', 'ErrorCode', 'createToken']) {
+      if (!m[name]) throw new Error(how + ': missing export ' + name);
+    }
+    const client = new m.TokenClient({ domain: 'tenant.auth0.com', clientId: 'c', clientSecret: 's' });
+    if (!JSON.stringify(client).includes('https://tenant.auth0.com/oauth/token')) throw new Error(how + ': bad client');
+    return client.close();
+  };
+`;
+writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
+  import * as esm from 'm2m-token';
+  import { createRequire } from 'node:module';
+  const cjs = createRequire(import.meta.url)('m2m-token');
+  await check(esm, 'import');
+  await check(cjs, 'require');
+  // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
+  try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {
+    if (!(e instanceof esm.TokenClientError) || !(e instanceof esm.ConfigurationError)) throw new Error('brand: instanceof across copies failed');
+  }
+  console.log('import and require of the packed tarball: ok');
+`);
+writeFileSync(join(consumer, 'cjs.cjs'), `${smoke}
+  check(require('m2m-token'), 'require').then(() => console.log('require from a CommonJS file: ok'));
+`);
+run('node', ['esm.mjs'], consumer);
+run('node', ['cjs.cjs'], consumer);
+console.log('check:package passed');

@@ -1,0 +1,18 @@
+import type { TokenParams } from './token-params.js';
+
+/**
+ * The cache key: every input that changes which token the server issues. Two requests that differ in any of
+ * them never share a token (Duende's default key left extra parameters out, and users got the wrong token).
+ * JSON of an array is unambiguous, so no separator can collide.
+ */
+export function cacheKey(tokenEndpoint: string, clientId: string, params: TokenParams): string {
+  return JSON.stringify([
+    tokenEndpoint,
+    clientId,
+    params.audience ?? null,
+    params.organization ?? null,
+    params.scope,
+    params.resource,
+    params.extraParams,
+  ]);
+}

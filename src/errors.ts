@@ -1,0 +1,165 @@
+/** Stable error codes. Match on `error.code`, never on the message. */
+export const ErrorCode = {
+  /** An option given to the constructor or to `getToken()` is missing or invalid. */
+  INVALID_OPTION: 'M2M_INVALID_OPTION',
+  /** The server answered with an RFC 6749 §5.2 error body (`invalid_client`, `access_denied`, …). */
+  OAUTH_ERROR: 'M2M_OAUTH_ERROR',
+  /** A non-success HTTP status without an OAuth error body (a 502 HTML page, a 404, a redirect). */
+  HTTP_STATUS: 'M2M_HTTP_STATUS',
+  /** A success status whose body is not JSON at all. */
+  RESPONSE_NOT_JSON: 'M2M_RESPONSE_NOT_JSON',
+  /** A body that claims or looks like JSON but does not parse. */
+  RESPONSE_MALFORMED_JSON: 'M2M_RESPONSE_MALFORMED_JSON',
+  /** Valid JSON, but a required field is missing or has the wrong type or value. */
+  RESPONSE_INVALID: 'M2M_RESPONSE_INVALID',
+  /** The body is larger than the cap (1 MiB). */
+  RESPONSE_TOO_LARGE: 'M2M_RESPONSE_TOO_LARGE',
+  /** The token's `token_type` is not `Bearer` and was not allowed with `allowedTokenTypes`. */
+  TOKEN_TYPE_UNSUPPORTED: 'M2M_TOKEN_TYPE_UNSUPPORTED',
+  /** An attempt took longer than `timeout`, or all attempts together longer than `totalTimeout`. */
+  TIMEOUT: 'M2M_TIMEOUT',
+  /** The connection failed: DNS, refused, reset, TLS. */
+  NETWORK_ERROR: 'M2M_NETWORK_ERROR',
+  /** The caller's `signal` aborted its wait. */
+  ABORTED: 'M2M_ABORTED',
+  /** `close()` was called. */
+  CLIENT_CLOSED: 'M2M_CLIENT_CLOSED',
+  /** A `TokenStore` threw or timed out. Reported through `onError`, never thrown by `getToken()`. */
+  STORE_ERROR: 'M2M_STORE_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const REDACTED = '[REDACTED]';
+
+// A brand that survives two copies of the package (ESM and CJS side by side), like undici's errors.
+const kKinds = Symbol.for('m2m-token.error.kinds');
+
+interface ErrorDetails {
+  cause?: unknown;
+  /** Origin of the token endpoint, e.g. `https://tenant.auth0.com`. Never a path or query. */
+  endpoint?: string;
+}
+
+/** Base class of every error m2m-token throws. */
+export class TokenClientError extends Error {
+  static readonly kind: string = 'TokenClientError';
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const kinds = (value as { [kKinds]?: unknown } | null | undefined)?.[kKinds];
+    return Array.isArray(kinds) && kinds.includes(this.kind);
+  }
+
+  readonly code: ErrorCode;
+  /** Origin of the token endpoint involved, when there was one. */
+  readonly endpoint?: string;
+  /** How many HTTP attempts were made before this error, when a request was sent. */
+  attempts?: number;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    const kinds: string[] = [];
+    for (let c = new.target as typeof TokenClientError | undefined; c?.kind; c = Object.getPrototypeOf(c)) {
+      kinds.push(c.kind);
+      if (c === TokenClientError) break;
+    }
+    Object.defineProperty(this, kKinds, { value: kinds });
+    Object.defineProperty(this, 'name', { value: new.target.kind, configurable: true, writable: true });
+    this.code = code;
+    if (details.endpoint !== undefined) this.endpoint = details.endpoint;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const [k, v] of Object.entries(this)) if (v !== undefined) json[k] = v;
+    if (this.cause !== undefined) json.cause = describeCause(this.cause);
+    return json;
+  }
+}
+
+/** An option is missing or invalid. `option` names it (`clientSecret`, `retry.retries`, `getToken.scope`). */
+export class ConfigurationError extends TokenClientError {
+  static override readonly kind: string = 'ConfigurationError';
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(ErrorCode.INVALID_OPTION, `Invalid option \`${option}\`: ${message}`);
+    this.option = option;
+  }
+}
+
+/** The authorization server refused the request with an RFC 6749 §5.2 error. */
+export class OAuthError extends TokenClientError {
+  static override readonly kind: string = 'OAuthError';
+  /** HTTP status of the response. */
+  readonly status: number;
+  /** RFC 6749 `error`, e.g. `invalid_client`. */
+  readonly error: string;
+  /** RFC 6749 `error_description`, with the client secret redacted if the server echoed it. */
+  readonly errorDescription?: string;
+  /** RFC 6749 `error_uri`. */
+  readonly errorUri?: string;
+
+  constructor(fields: { status: number; error: string; errorDescription?: string; errorUri?: string; endpoint: string }) {
+    const description = fields.errorDescription ? `: ${fields.errorDescription}` : '';
+    super(
+      ErrorCode.OAUTH_ERROR,
+      `Token endpoint ${fields.endpoint} refused the request with HTTP ${fields.status} ${fields.error}${description}. ${oauthHint(fields.error)}`,
+      { endpoint: fields.endpoint },
+    );
+    this.status = fields.status;
+    this.error = fields.error;
+    if (fields.errorDescription !== undefined) this.errorDescription = fields.errorDescription;
+    if (fields.errorUri !== undefined) this.errorUri = fields.errorUri;
+  }
+}
+
+/** The token endpoint's response could not be used: unexpected status, not JSON, a missing field, too large. */
+export class TokenResponseError extends TokenClientError {
+  static override readonly kind: string = 'TokenResponseError';
+  /** HTTP status of the response. */
+  readonly status: number;
+
+  constructor(code: ErrorCode, status: number, message: string, details: ErrorDetails = {}) {
+    super(code, message, details);
+    this.status = status;
+  }
+}
+
+/** No usable response arrived: timeout, network failure, abort, closed client. */
+export class TokenRequestError extends TokenClientError {
+  static override readonly kind: string = 'TokenRequestError';
+}
+
+const OAUTH_HINTS: Record<string, string> = {
+  invalid_client: 'Check clientId, clientSecret and clientAuthentication.',
+  unauthorized_client: 'Check that this application may use the client_credentials grant.',
+  access_denied: 'Check that this application is authorized for the audience (in Auth0: the API\'s machine-to-machine access).',
+  invalid_scope: 'Check the requested scope against what the application was granted.',
+  invalid_target: 'Check the requested resource or audience.',
+  invalid_request: 'Check the request parameters (audience, organization, extraParams).',
+  invalid_grant: 'Check the grant type and the application\'s settings.',
+  unsupported_grant_type: 'Check that the server supports the client_credentials grant for this application.',
+};
+
+function oauthHint(error: string): string {
+  return OAUTH_HINTS[error] ?? 'See the error description and the authorization server\'s logs.';
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause instanceof TokenClientError) return cause.toJSON();
+  if (cause instanceof Error) {
+    const { code } = cause as { code?: unknown };
+    return { name: cause.name, message: cause.message, ...(code === undefined ? {} : { code }) };
+  }
+  return String(cause);
+}
+
+/** Replaces every occurrence of the given secrets in a text. Empty or very short secrets are ignored. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}

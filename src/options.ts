@@ -1,0 +1,388 @@
+import type { Dispatcher } from 'undici';
+import { ConfigurationError, type TokenClientError } from './errors.js';
+import type { TokenStore } from './stores/token-store.js';
+import { systemClock, type Clock, type Milliseconds } from './types.js';
+import { isTokenStore } from './stores/token-store.js';
+import { normalizeTokenParams, type TokenParams } from './token-params.js';
+
+/** How the client proves its identity to the token endpoint. */
+export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
+
+/** Retry policy for transient failures (network errors, 408, 429, 5xx). */
+export interface RetryOptions {
+  /**
+   * Retries after the first attempt. `0` means one attempt only.
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Backoff base in ms: before retry n the client waits a random time in `[0, min(maxDelay, baseDelay × 2^(n-1))]`
+   * (exponential backoff with full jitter).
+   * @default 200
+   */
+  baseDelay?: Milliseconds;
+  /**
+   * Upper bound of one backoff wait in ms.
+   * @default 10_000
+   */
+  maxDelay?: Milliseconds;
+  /**
+   * Longest `Retry-After` / `x-ratelimit-reset` wait honoured, in ms. A server asking for longer fails at once
+   * with its error instead of holding callers.
+   * @default 30_000
+   */
+  maxRetryAfter?: Milliseconds;
+}
+
+/** Options of the default in-memory cache. */
+export interface MemoryCacheOptions {
+  /**
+   * Most tokens kept (one per distinct audience/organization/scope/… combination); least recently used go first.
+   * @default 1000
+   */
+  max?: number;
+  /** A shared {@link TokenStore} behind the in-memory cache, when you also want to set `max`. */
+  store?: TokenStore;
+}
+
+/** What `onError` receives: a problem the client worked around without failing `getToken()`. */
+export interface TokenClientErrorEvent {
+  /** `store`: a TokenStore call failed or timed out (treated as a miss). `refresh`: a background refresh failed. */
+  type: 'store' | 'refresh';
+  /** For `store`: which store call failed. */
+  operation?: 'get' | 'set' | 'delete';
+  error: TokenClientError;
+}
+
+export interface TokenClientOptions {
+  /**
+   * Auth0 tenant domain, e.g. `tenant.auth0.com` or `tenant.eu.auth0.com`: the token endpoint is
+   * `https://{domain}/oauth/token`. Give either `domain` or `tokenEndpoint`.
+   */
+  domain?: string;
+  /** Full token endpoint URL of any RFC 6749 server, e.g. `https://as.example.com/oauth2/token`. */
+  tokenEndpoint?: string | URL;
+  /** The application's client id. Required. */
+  clientId: string;
+  /** The application's client secret. Required by `client_secret_post` and `client_secret_basic`. */
+  clientSecret?: string;
+  /**
+   * `client_secret_post` sends id and secret in the form body (what Auth0 documents);
+   * `client_secret_basic` sends them in an HTTP Basic header, each form-urlencoded first (RFC 6749 §2.3.1).
+   * @default 'client_secret_post'
+   */
+  clientAuthentication?: ClientAuthentication;
+  /** Default `audience` (the API identifier in Auth0) for every `getToken()`. */
+  audience?: string;
+  /** Default Auth0 `organization` (id or name) for every `getToken()`. */
+  organization?: string;
+  /** Default scopes: an array or one space-separated string. Sent space-joined, deduplicated and sorted. */
+  scope?: string | readonly string[];
+  /** Default RFC 8707 resource indicator(s); each is sent as its own `resource` parameter. */
+  resource?: string | readonly string[];
+  /**
+   * More form parameters for every request. They are part of the cache key. They may not set the parameters the
+   * client owns (`grant_type`, `client_id`, `client_secret`, `audience`, `organization`, `scope`, `resource`, …).
+   */
+  extraParams?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * Token types accepted besides `Bearer` (compared case-insensitively). Anything else is an error.
+   * @default []
+   */
+  allowedTokenTypes?: readonly string[];
+  /**
+   * A token is handed out until `expiresAt − expiryLeeway`, so that it does not expire in flight. Capped at half
+   * the token's lifetime, so a short-lived token is still used.
+   * @default 60_000
+   */
+  expiryLeeway?: Milliseconds;
+  /**
+   * Window in ms before a token stops being handed out in which a call returns the cached token at once and
+   * starts one background refresh. The point it starts is random in the window's first half, so a fleet does
+   * not refresh in lockstep. Capped at half the token's usable lifetime. `0` or `false` turns it off.
+   * @default 300_000
+   */
+  refreshAhead?: Milliseconds | false;
+  /**
+   * Lifetime assumed when a response has no `expires_in` and the token is not a JWT with `exp`.
+   * @default 300_000
+   */
+  defaultLifetime?: Milliseconds;
+  /**
+   * `{ max, store }` for the in-memory cache and an optional shared {@link TokenStore} (e.g. Redis) consulted
+   * after it on a miss; a TokenStore alone means `{ max: 1000, store }`. A store that throws or times out is reported through `onError` and treated as
+   * a miss.
+   * @default { max: 1000 }
+   */
+  cache?: MemoryCacheOptions | TokenStore;
+  /**
+   * Longest wait for one TokenStore call, in ms.
+   * @default 1_000
+   */
+  storeTimeout?: Milliseconds;
+  /**
+   * Longest time for one HTTP attempt (connect, headers and body), in ms.
+   * @default 10_000
+   */
+  timeout?: Milliseconds;
+  /**
+   * Longest time for all attempts and backoff waits of one token request together, in ms.
+   * @default 30_000
+   */
+  totalTimeout?: Milliseconds;
+  /**
+   * Retry policy for network errors, 408, 429 and 5xx; `false` for a single attempt. OAuth errors such as
+   * `invalid_client` are never retried.
+   * @default { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 }
+   */
+  retry?: RetryOptions | false;
+  /**
+   * undici dispatcher for the token requests (a `ProxyAgent`, `EnvHttpProxyAgent`, or an `Agent` with TLS
+   * options). The client does not close a dispatcher it was given. Default: a keep-alive `Agent` owned by the
+   * client and closed by `close()`.
+   */
+  dispatcher?: Dispatcher;
+  /** Product token put before `m2m-token/{version}` in the `User-Agent` header, e.g. `billing-service/2.1`. */
+  userAgent?: string;
+  /**
+   * Allow an `http:` token endpoint on a host that is not loopback. The client secret then crosses the network
+   * in clear: only for closed test networks.
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
+  /** Called with problems the client worked around (store failures, failed background refreshes). Default: `process.emitWarning`. */
+  onError?: (event: TokenClientErrorEvent) => void;
+  /** Time source, for tests. @default Date.now */
+  clock?: Clock;
+}
+
+export interface ResolvedRetry {
+  retries: number;
+  baseDelay: Milliseconds;
+  maxDelay: Milliseconds;
+  maxRetryAfter: Milliseconds;
+}
+
+export interface ResolvedEndpoint {
+  url: URL;
+  /** `https://host[:port]`: what messages show. */
+  origin: string;
+}
+
+export interface ResolvedOptions {
+  endpoint: ResolvedEndpoint;
+  clientId: string;
+  clientSecret: string | undefined;
+  clientAuthentication: ClientAuthentication;
+  defaults: TokenParams;
+  allowedTokenTypes: readonly string[];
+  expiry: { leeway: Milliseconds; refreshAhead: Milliseconds; defaultLifetime: Milliseconds };
+  cache: { max: number; store: TokenStore | undefined; storeTimeout: Milliseconds };
+  transport: {
+    timeout: Milliseconds;
+    totalTimeout: Milliseconds;
+    retry: ResolvedRetry;
+    dispatcher: Dispatcher | undefined;
+    userAgent: string | undefined;
+  };
+  onError: ((event: TokenClientErrorEvent) => void) | undefined;
+  clock: Clock;
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'domain', 'tokenEndpoint', 'clientId', 'clientSecret', 'clientAuthentication', 'audience', 'organization',
+  'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime',
+  'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
+  'onError', 'clock',
+]);
+const CLIENT_AUTHENTICATIONS: readonly ClientAuthentication[] = ['client_secret_post', 'client_secret_basic'];
+const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
+
+/** Validates every option once, at construction, and fills the defaults. Errors name the option. */
+export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('options', 'pass an options object: new TokenClient({ domain, clientId, clientSecret })');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, 'unknown option; check its spelling in the README');
+  }
+  const allowInsecureHttp = optionalBoolean(options.allowInsecureHttp, 'allowInsecureHttp') ?? false;
+  const clientId = requiredString(options.clientId, 'clientId');
+  const clientAuthentication = options.clientAuthentication ?? 'client_secret_post';
+  if (!CLIENT_AUTHENTICATIONS.includes(clientAuthentication)) {
+    throw new ConfigurationError(
+      'clientAuthentication',
+      `got ${JSON.stringify(clientAuthentication)}; expected one of ${CLIENT_AUTHENTICATIONS.join(', ')}`,
+    );
+  }
+  if (options.clientSecret === undefined || options.clientSecret === '') {
+    throw new ConfigurationError('clientSecret', `required by clientAuthentication '${clientAuthentication}'`);
+  }
+  if (typeof options.clientSecret !== 'string') throw new ConfigurationError('clientSecret', 'must be a string');
+
+  const refreshAhead = options.refreshAhead === false ? 0 : duration(options.refreshAhead, 'refreshAhead', 300_000);
+
+  return {
+    endpoint: resolveEndpoint(options, allowInsecureHttp),
+    clientId,
+    clientSecret: options.clientSecret,
+    clientAuthentication,
+    defaults: normalizeTokenParams(options, ''),
+    allowedTokenTypes: resolveTokenTypes(options.allowedTokenTypes),
+    expiry: {
+      leeway: duration(options.expiryLeeway, 'expiryLeeway', 60_000),
+      refreshAhead,
+      defaultLifetime: duration(options.defaultLifetime, 'defaultLifetime', 300_000, { min: 1 }),
+    },
+    cache: resolveCache(options.cache, duration(options.storeTimeout, 'storeTimeout', 1_000, { min: 1 })),
+    transport: {
+      timeout: duration(options.timeout, 'timeout', 10_000, { min: 1 }),
+      totalTimeout: duration(options.totalTimeout, 'totalTimeout', 30_000, { min: 1 }),
+      retry: resolveRetry(options.retry),
+      dispatcher: resolveDispatcher(options.dispatcher),
+      userAgent: options.userAgent === undefined ? undefined : requiredString(options.userAgent, 'userAgent'),
+    },
+    onError: optionalFunction(options.onError, 'onError'),
+    clock: resolveClock(options.clock),
+  };
+}
+
+function resolveEndpoint(options: TokenClientOptions, allowInsecureHttp: boolean): ResolvedEndpoint {
+  const { domain, tokenEndpoint } = options;
+  if (domain !== undefined && tokenEndpoint !== undefined) {
+    throw new ConfigurationError('domain', 'give either domain or tokenEndpoint, not both');
+  }
+  let url: URL;
+  if (domain !== undefined) {
+    const text = requiredString(domain, 'domain');
+    const parsed = parseUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`, 'domain');
+    if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash) {
+      throw new ConfigurationError('domain', 'must be a host name such as tenant.auth0.com, without a path; use tokenEndpoint for a full URL');
+    }
+    url = new URL('/oauth/token', parsed);
+    checkUrl(url, 'domain', allowInsecureHttp);
+  } else if (tokenEndpoint !== undefined) {
+    const text = tokenEndpoint instanceof URL ? tokenEndpoint.href : requiredString(tokenEndpoint, 'tokenEndpoint');
+    url = parseUrl(text, 'tokenEndpoint');
+    if (url.hash) throw new ConfigurationError('tokenEndpoint', 'must not have a #fragment');
+    checkUrl(url, 'tokenEndpoint', allowInsecureHttp);
+  } else {
+    throw new ConfigurationError('domain', 'give domain (an Auth0 tenant such as tenant.auth0.com) or tokenEndpoint (a full URL)');
+  }
+  return { url, origin: url.origin };
+}
+
+function parseUrl(text: string, option: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new ConfigurationError(option, 'is not a valid URL or host name');
+  }
+}
+
+function checkUrl(url: URL, option: string, allowInsecureHttp: boolean): void {
+  if (url.username || url.password) {
+    throw new ConfigurationError(option, 'must not contain credentials; use clientId and clientSecret');
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol !== 'http:') throw new ConfigurationError(option, `must be an https: URL, got ${url.protocol}`);
+  if (!allowInsecureHttp && !isLoopback(url.hostname)) {
+    throw new ConfigurationError(
+      option,
+      `http: on ${url.hostname} would send the client secret in clear; use https:, or set allowInsecureHttp: true on a closed test network`,
+    );
+  }
+}
+
+export function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function resolveTokenTypes(value: unknown): readonly string[] {
+  if (value === undefined) return ['bearer'];
+  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string' && t !== '')) {
+    throw new ConfigurationError('allowedTokenTypes', 'must be an array of token type names');
+  }
+  return ['bearer', ...value.map((t: string) => t.toLowerCase())];
+}
+
+function resolveCache(value: unknown, storeTimeout: Milliseconds): ResolvedOptions['cache'] {
+  if (value === undefined) return { max: 1000, store: undefined, storeTimeout };
+  if (isTokenStore(value)) return { max: 1000, store: value, storeTimeout };
+  if (value === null || typeof value !== 'object') {
+    throw new ConfigurationError('cache', 'must be { max } or a TokenStore with get, set and delete methods');
+  }
+  const { max, store } = value as MemoryCacheOptions;
+  for (const key of Object.keys(value)) {
+    if (key !== 'max' && key !== 'store') throw new ConfigurationError(`cache.${key}`, 'unknown option; cache takes { max, store } or a TokenStore');
+  }
+  if (store !== undefined && !isTokenStore(store)) {
+    throw new ConfigurationError('cache.store', 'must be a TokenStore with get, set and delete methods');
+  }
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throw new ConfigurationError('cache.max', `must be a whole number ≥ 1, got ${String(max)}`);
+  }
+  return { max: max ?? 1000, store, storeTimeout };
+}
+
+function resolveRetry(value: unknown): ResolvedRetry {
+  if (value === undefined || value === true) return DEFAULT_RETRY;
+  if (value === false) return { ...DEFAULT_RETRY, retries: 0 };
+  if (value === null || typeof value !== 'object') throw new ConfigurationError('retry', 'must be false or { retries, baseDelay, maxDelay, maxRetryAfter }');
+  const r = value as RetryOptions;
+  for (const key of Object.keys(r)) {
+    if (!(key in DEFAULT_RETRY)) throw new ConfigurationError(`retry.${key}`, 'unknown option; retry takes retries, baseDelay, maxDelay, maxRetryAfter');
+  }
+  if (r.retries !== undefined && (!Number.isInteger(r.retries) || r.retries < 0 || r.retries > 20)) {
+    throw new ConfigurationError('retry.retries', `must be a whole number from 0 to 20, got ${String(r.retries)}`);
+  }
+  return {
+    retries: r.retries ?? DEFAULT_RETRY.retries,
+    baseDelay: duration(r.baseDelay, 'retry.baseDelay', DEFAULT_RETRY.baseDelay),
+    maxDelay: duration(r.maxDelay, 'retry.maxDelay', DEFAULT_RETRY.maxDelay),
+    maxRetryAfter: duration(r.maxRetryAfter, 'retry.maxRetryAfter', DEFAULT_RETRY.maxRetryAfter),
+  };
+}
+
+function resolveDispatcher(value: unknown): Dispatcher | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof (value as Dispatcher).request !== 'function') {
+    throw new ConfigurationError('dispatcher', 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …)');
+  }
+  return value as Dispatcher;
+}
+
+function resolveClock(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  if (value === null || typeof (value as Clock).now !== 'function') {
+    throw new ConfigurationError('clock', 'must be an object with a now() method returning epoch milliseconds');
+  }
+  return value as Clock;
+}
+
+/** A duration in ms: a finite number ≥ min (0 unless said), at most one year. */
+function duration(value: unknown, option: string, fallback: Milliseconds, { min = 0 } = {}): Milliseconds {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 31_536_000_000) {
+    const hint = typeof value === 'string' ? ' (durations are numbers of milliseconds, e.g. 10_000)' : '';
+    throw new ConfigurationError(option, `must be a number of milliseconds from ${min} to one year, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}${hint}`);
+  }
+  return value;
+}
+
+export function requiredString(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigurationError(option, value === undefined ? 'is required' : 'must be a non-empty string');
+  }
+  return value;
+}
+
+function optionalBoolean(value: unknown, option: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new ConfigurationError(option, 'must be true or false');
+}
+
+function optionalFunction<T>(value: T | undefined, option: string): T | undefined {
+  if (value === undefined || typeof value === 'function') return value;
+  throw new ConfigurationError(option, 'must be a function');
+}

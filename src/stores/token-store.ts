@@ -1,0 +1,29 @@
+import type { EpochMilliseconds, Milliseconds } from '../types.js';
+
+/** What a {@link TokenStore} keeps: plain data, serializable as JSON. It contains the access token. */
+export interface StoredToken {
+  accessToken: string;
+  tokenType: string;
+  /** Lifetime granted by the server, in ms. */
+  expiresIn: Milliseconds;
+  expiresAt: EpochMilliseconds;
+  scope?: readonly string[] | undefined;
+  raw?: Record<string, unknown>;
+}
+
+/**
+ * A shared token cache behind the in-memory one (e.g. Redis for a fleet). Keys are opaque strings; a store
+ * that puts them somewhere others can read should hash them. Every call may fail or hang: the client bounds
+ * it with `storeTimeout`, reports the failure through `onError` and treats it as a miss.
+ */
+export interface TokenStore {
+  get(key: string): Promise<StoredToken | undefined>;
+  /** `ttl`: ms until the token stops being usable; the store may drop it after that. */
+  set(key: string, token: StoredToken, ttl: Milliseconds): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export function isTokenStore(value: unknown): value is TokenStore {
+  const v = value as Partial<TokenStore> | null | undefined;
+  return typeof v?.get === 'function' && typeof v.set === 'function' && typeof v.delete === 'function';
+}

@@ -1,0 +1,217 @@
+import pRetry from 'p-retry';
+import { Agent, type Dispatcher } from 'undici';
+import { ErrorCode, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
+import type { ResolvedRetry } from './options.js';
+import type { TokenHttpRequest } from './token-request.js';
+import { header, type HttpResponse } from './token-response.js';
+import type { Clock, Milliseconds } from './types.js';
+
+/** Bodies larger than this are refused: a token response is a few KiB at most. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export interface TransportConfig {
+  endpoint: string;
+  timeout: Milliseconds;
+  totalTimeout: Milliseconds;
+  retry: ResolvedRetry;
+  dispatcher: Dispatcher | undefined;
+  clock: Clock;
+}
+
+/**
+ * The one place that does I/O with the token endpoint: undici, per-attempt timeout, overall deadline, retry
+ * with backoff and Retry-After. `handle` turns a response into a result or throws; whether a failure is
+ * retried depends only on the HTTP status (408, 429, 5xx) or on the request having failed (network, timeout).
+ */
+export class Transport {
+  readonly #config: TransportConfig;
+  readonly #ownAgent: Agent | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #closing = new AbortController();
+  #closed: Promise<void> = Promise.resolve();
+
+  constructor(config: TransportConfig) {
+    this.#config = config;
+    this.#ownAgent = config.dispatcher ? undefined : new Agent({ connect: { timeout: config.timeout } });
+    this.#dispatcher = config.dispatcher ?? this.#ownAgent!;
+  }
+
+  async send<T>(request: TokenHttpRequest, handle: (response: HttpResponse) => T): Promise<T> {
+    const { retry, totalTimeout } = this.#config;
+    const closing = this.#closing.signal;
+    if (closing.aborted) throw closedError();
+    const deadline = performance.now() + totalTimeout;
+    let attempts = 0;
+    let lastResponse: HttpResponse | undefined;
+    try {
+      return await pRetry(
+        async () => {
+          attempts += 1;
+          lastResponse = undefined;
+          lastResponse = await this.#attempt(request, deadline, attempts);
+          return handle(lastResponse);
+        },
+        {
+          retries: retry.retries,
+          // p-retry's own backoff can do neither full jitter nor Retry-After: its delay is 0 and we wait here.
+          minTimeout: 0,
+          signal: closing,
+          shouldRetry: async ({ error, attemptNumber }) => {
+            const delay = this.#retryDelay(error, lastResponse, attemptNumber);
+            if (delay === undefined || performance.now() + delay >= deadline) return false;
+            await sleep(delay, closing);
+            return true;
+          },
+        },
+      );
+    } catch (error) {
+      // One error object per request, not the shared abort reason, so each carries its own attempts.
+      const failure = closing.aborted ? closedError() : error;
+      if (failure instanceof TokenClientError) failure.attempts = attempts;
+      throw failure;
+    }
+  }
+
+  /** Wait before the next attempt, or undefined when this failure is not worth retrying. */
+  #retryDelay(error: Error, response: HttpResponse | undefined, attemptNumber: number): Milliseconds | undefined {
+    const { retry } = this.#config;
+    if (!(error instanceof TokenClientError)) return undefined;
+    if (response === undefined) {
+      const transient = error.code === ErrorCode.NETWORK_ERROR || (error.code === ErrorCode.TIMEOUT && !isDeadline(error));
+      return transient ? backoff(retry, attemptNumber) : undefined;
+    }
+    const { status } = response;
+    if (!(status === 408 || status === 429 || status >= 500)) return undefined;
+    const asked = retryAfter(response, this.#config.clock.now());
+    if (asked === undefined) return backoff(retry, attemptNumber);
+    return asked <= retry.maxRetryAfter ? asked : undefined;
+  }
+
+  async #attempt(request: TokenHttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
+    const { endpoint } = this.#config;
+    const budget = Math.min(this.#config.timeout, deadline - performance.now());
+    const byDeadline = budget < this.#config.timeout;
+    const timer = new AbortController();
+    const timeoutId = setTimeout(() => timer.abort(), Math.max(0, budget));
+    const signal = AbortSignal.any([timer.signal, this.#closing.signal]);
+    const sentAt = this.#config.clock.now();
+    try {
+      const { url } = request;
+      const response = await this.#dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal,
+      });
+      const body = await readCapped(response.body, response.statusCode, header(response.headers, 'content-length'), endpoint);
+      return { status: response.statusCode, headers: response.headers, body, sentAt };
+    } catch (failure) {
+      if (this.#closing.signal.aborted) throw closedError();
+      if (timer.signal.aborted) {
+        const which = byDeadline
+          ? `totalTimeout (${this.#config.totalTimeout} ms over ${attempt} attempt${attempt > 1 ? 's' : ''})`
+          : `timeout (${this.#config.timeout} ms)`;
+        const error = new TokenRequestError(
+          ErrorCode.TIMEOUT,
+          `Token endpoint ${endpoint} did not answer within ${which}; check that the host is reachable and healthy, or raise the option.`,
+          { endpoint },
+        );
+        if (byDeadline) deadlineErrors.add(error);
+        throw error;
+      }
+      if (failure instanceof TokenClientError) throw failure;
+      throw networkError(failure, endpoint);
+    } finally {
+      clearTimeout(timeoutId);
+    }
+  }
+
+  /** Aborts requests in flight and releases the Agent the transport owns. */
+  close(): Promise<void> {
+    if (!this.#closing.signal.aborted) {
+      this.#closing.abort(closedError());
+      this.#closed = this.#ownAgent?.close() ?? Promise.resolve();
+    }
+    return this.#closed;
+  }
+}
+
+export function closedError(): TokenRequestError {
+  return new TokenRequestError(ErrorCode.CLIENT_CLOSED, 'The TokenClient was closed; create a new one to get tokens.');
+}
+
+// Timeouts caused by totalTimeout: retrying them cannot help.
+const deadlineErrors = new WeakSet<TokenClientError>();
+const isDeadline = (error: TokenClientError) => deadlineErrors.has(error);
+
+function networkError(error: unknown, endpoint: string): TokenRequestError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+  return new TokenRequestError(
+    ErrorCode.NETWORK_ERROR,
+    `Could not reach token endpoint ${endpoint} (${detail}); check the host name, the network, any proxy (dispatcher option) and TLS.`,
+    { endpoint, cause: error },
+  );
+}
+
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown },
+  status: number,
+  contentLength: string | undefined,
+  endpoint: string,
+): Promise<string> {
+  const tooLarge = () => {
+    const error = new TokenResponseError(
+      ErrorCode.RESPONSE_TOO_LARGE,
+      status,
+      `Token endpoint ${endpoint} sent a body over ${MAX_RESPONSE_BYTES} bytes (HTTP ${status}); a token response is a few KiB: check the endpoint URL.`,
+      { endpoint },
+    );
+    body.destroy();
+    return error;
+  };
+  if (contentLength !== undefined && Number(contentLength) > MAX_RESPONSE_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_RESPONSE_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Exponential backoff with full jitter: random in [0, min(maxDelay, baseDelay × 2^(n−1))]. */
+export function backoff(retry: ResolvedRetry, attemptNumber: number): Milliseconds {
+  return Math.random() * Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attemptNumber - 1));
+}
+
+/** `Retry-After` (seconds or HTTP date), else Auth0's `x-ratelimit-reset` (epoch seconds) on a 429, in ms. */
+export function retryAfter(response: HttpResponse, now: number): Milliseconds | undefined {
+  const value = header(response.headers, 'retry-after')?.trim();
+  if (value) {
+    if (/^\d+$/.test(value)) return Number(value) * 1000;
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  const reset = header(response.headers, 'x-ratelimit-reset')?.trim();
+  if (response.status === 429 && reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - now);
+  return undefined;
+}
+
+function sleep(ms: Milliseconds, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(id);
+      reject(signal.reason as Error);
+    };
+    const id = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

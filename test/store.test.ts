@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredToken, TokenClientErrorEvent, TokenStore } from '../src/index.js';
+import { setup } from './helpers/client.js';
+import { ManualClock } from './helpers/clock.js';
+
+/** A Map-backed store that records calls and can be told to fail or hang. */
+class RecordingStore implements TokenStore {
+  readonly data = new Map<string, StoredToken>();
+  readonly calls: string[] = [];
+  mode: 'ok' | 'throw' | 'hang' | 'garbage' = 'ok';
+
+  async get(key: string): Promise<StoredToken | undefined> {
+    this.calls.push('get');
+    await this.#trouble();
+    if (this.mode === 'garbage') return { nonsense: true } as unknown as StoredToken;
+    return this.data.get(key);
+  }
+  async set(key: string, token: StoredToken, ttl: number): Promise<void> {
+    this.calls.push(`set:${ttl > 0}`);
+    await this.#trouble();
+    this.data.set(key, JSON.parse(JSON.stringify(token)) as StoredToken);
+  }
+  async delete(key: string): Promise<void> {
+    this.calls.push('delete');
+    await this.#trouble();
+    this.data.delete(key);
+  }
+  async #trouble(): Promise<void> {
+    if (this.mode === 'throw') throw new Error('store down');
+    if (this.mode === 'hang') await new Promise(() => {});
+  }
+}
+
+describe('TokenStore', () => {
+  it('is consulted on a miss and filled after a fetch; a second client sharing it makes no request', async () => {
+    const store = new RecordingStore();
+    const first = await setup({ cache: store });
+    const token = await first.client.getToken({ audience: 'a' });
+    await expect.poll(() => store.data.size).toBe(1);
+
+    const second = await setup({ cache: store, tokenEndpoint: first.server.url });
+    const shared = await second.client.getToken({ audience: 'a' });
+    expect(shared.accessToken).toBe(token.accessToken);
+    expect(shared.expiresAt).toBe(token.expiresAt);
+    expect(first.server.requests).toHaveLength(1);
+    // The in-memory cache stays in front: a cached call does not touch the store.
+    const before = store.calls.length;
+    await second.client.getToken({ audience: 'a' });
+    expect(store.calls.length).toBe(before);
+  });
+
+  it.each(['throw', 'hang', 'garbage'] as const)('a store that fails (%s) is reported and treated as a miss', async (mode) => {
+    const store = new RecordingStore();
+    store.mode = mode;
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ cache: store, storeTimeout: 50, onError: (e) => events.push(e) });
+    await expect(client.getToken()).resolves.toMatchObject({ accessToken: 'token-1' });
+    expect(server.requests).toHaveLength(1);
+    await expect.poll(() => events.length).toBeGreaterThanOrEqual(1);
+    expect(events[0]).toMatchObject({ type: 'store', operation: 'get', error: { code: 'M2M_STORE_ERROR' } });
+  });
+
+  it('does not take a stored token that is past its refresh point', async () => {
+    const clock = new ManualClock();
+    const store = new RecordingStore();
+    const first = await setup({ cache: store, clock, refreshAhead: 10 * 60_000 });
+    await first.client.getToken();
+    await expect.poll(() => store.data.size).toBe(1);
+    clock.advance(55 * 60_000);
+    const second = await setup({ cache: store, clock, refreshAhead: 10 * 60_000, tokenEndpoint: first.server.url });
+    expect((await second.client.getToken()).accessToken).toBe('token-2');
+  });
+
+  it('invalidate() deletes from the store too', async () => {
+    const store = new RecordingStore();
+    const { client } = await setup({ cache: store });
+    await client.getToken();
+    await expect.poll(() => store.data.size).toBe(1);
+    await client.invalidate();
+    expect(store.data.size).toBe(0);
+  });
+
+  it('reports with process.emitWarning when no onError is given', async () => {
+    const store = new RecordingStore();
+    store.mode = 'throw';
+    const warnings: Error[] = [];
+    const listener = (w: Error) => warnings.push(w);
+    process.on('warning', listener);
+    try {
+      const { client } = await setup({ cache: store });
+      await client.getToken();
+      await expect.poll(() => warnings.some((w) => (w as Error & { code?: string }).code === 'M2M_STORE_ERROR')).toBe(true);
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+});
