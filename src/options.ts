@@ -50,7 +50,7 @@ export interface TokenClientErrorEvent {
   /** `store`: a TokenStore call failed or timed out (treated as a miss). `refresh`: a background refresh failed. */
   type: 'store' | 'refresh';
   /** For `store`: which store call failed. */
-  operation?: 'get' | 'set' | 'delete';
+  operation?: 'get' | 'set' | 'delete' | 'lease' | 'release' | 'wait';
   error: TokenClientError;
 }
 

@@ -4,6 +4,7 @@ import { ConfigurationError, ErrorCode, REDACTED, TokenClientError } from './err
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { SingleFlight, waitFor } from './single-flight.js';
+import { SharedStore } from './stores/shared-store.js';
 import type { StoredToken } from './stores/token-store.js';
 import { mergeTokenParams, type TokenParams } from './token-params.js';
 import { buildTokenRequest, defaultUserAgent } from './token-request.js';
@@ -33,7 +34,7 @@ export class TokenClient implements TokenSource {
   readonly #defaultKey: string;
   readonly #userAgent: string;
   readonly #responseContext: ResponseContext;
-  readonly #pendingStoreCalls = new Set<Promise<unknown>>();
+  readonly #shared: SharedStore | undefined;
   // The constructor's defaults get a slot of their own: the commonest call skips the LRU bookkeeping.
   #defaultEntry: CacheEntry | undefined;
   readonly #now: () => number;
@@ -47,6 +48,7 @@ export class TokenClient implements TokenSource {
     this.#defaultKey = cacheKey(o.endpoint.url.href, o.clientId, o.defaults);
     this.#now = o.clock === systemClock ? Date.now : () => o.clock.now();
     this.#userAgent = defaultUserAgent(o.transport.userAgent);
+    this.#shared = o.cache.store && new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event));
     this.#responseContext = {
       endpoint: o.endpoint.origin,
       allowedTokenTypes: o.allowedTokenTypes,
@@ -109,14 +111,13 @@ export class TokenClient implements TokenSource {
       }
     }
     this.#forget(key);
-    const { store } = this.#options.cache;
-    return store ? this.#storeCall('delete', () => store.delete(key)).then(() => undefined) : Promise.resolve();
+    return this.#shared ? this.#shared.delete(key) : Promise.resolve();
   }
 
   /** Aborts requests in flight, waits for pending store writes and releases the HTTP Agent. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.#transport.close(), Promise.allSettled(this.#pendingStoreCalls)]);
+    await Promise.all([this.#transport.close(), this.#shared?.settle()]);
   }
 
   #remember(key: string, entry: CacheEntry): void {
@@ -153,63 +154,55 @@ export class TokenClient implements TokenSource {
   }
 
   async #obtain(key: string, params: TokenParams, state: FlightState): Promise<Token> {
-    const { store } = this.#options.cache;
-    if (store && !state.fresh) {
-      const stored = await this.#storeCall('get', () => store.get(key));
-      const entry = stored === undefined ? undefined : this.#fromStore(stored);
-      if (entry && this.#now() < entry.refreshAt) {
-        this.#remember(key, entry);
-        return entry.token;
+    const shared = this.#shared;
+    if (shared === undefined || state.fresh) return this.#fetch(key, params, state);
+    const leaseTtl = Math.min(this.#options.transport.totalTimeout, MAX_LEASE_TTL);
+    // Wait for the fleet's lease holder in short slices, trying for the lease between them: a holder that died
+    // lets its lease expire and the next slice takes over. Past a bound, or on store trouble, fetch on our own.
+    const giveUpAt = performance.now() + 2 * leaseTtl;
+    do {
+      const found = this.#usable(key, await shared.get(key));
+      if (found) return found;
+      if (!shared.leases) break;
+      const lease = await shared.acquireLease(key, leaseTtl);
+      if (lease === undefined) break;
+      if (lease !== null) {
+        try {
+          return this.#usable(key, await shared.get(key)) ?? (await this.#fetch(key, params, state, true));
+        } finally {
+          await shared.release(lease);
+        }
       }
-    }
+      const waited = this.#usable(key, await shared.waitForToken(key, LEASE_WAIT_SLICE));
+      if (waited) return waited;
+    } while (performance.now() < giveUpAt);
+    return this.#fetch(key, params, state);
+  }
+
+  /** Requests a token from the endpoint, caches it, and writes it to the shared store (awaited for a lease holder). */
+  async #fetch(key: string, params: TokenParams, state: FlightState, awaitStore = false): Promise<Token> {
     state.fresh = true;
     const o = this.#options;
     const request = buildTokenRequest(o.endpoint.url, o, params, this.#userAgent);
     const token = await this.#transport.send(request, (response) => parseTokenResponse(response, this.#responseContext));
     const entry: CacheEntry = { token, ...scheduleToken(token, o.expiry) };
     this.#remember(key, entry);
-    if (store && !this.#closed) {
-      const ttl = entry.usableUntil - this.#now();
-      if (ttl > 0) void this.#storeCall('set', () => store.set(key, toStored(token), ttl));
+    const ttl = entry.usableUntil - this.#now();
+    if (this.#shared && !this.#closed && ttl > 0) {
+      const written = this.#shared.set(key, toStored(token), ttl);
+      if (awaitStore) await written;
     }
     return token;
   }
 
-  #fromStore(value: unknown): CacheEntry | undefined {
-    const v = value as Partial<StoredToken> | null;
-    const valid =
-      typeof v?.accessToken === 'string' && v.accessToken !== '' && typeof v.tokenType === 'string' &&
-      Number.isFinite(v.expiresAt) && Number.isFinite(v.expiresIn) && (v.expiresIn as number) > 0 &&
-      this.#options.allowedTokenTypes.includes(v.tokenType.toLowerCase());
-    if (!valid) {
-      this.#report({ type: 'store', operation: 'get', error: storeError('get', 'returned a value that is not a stored token') });
-      return undefined;
-    }
-    const token = createToken(v as StoredToken);
-    return { token, ...scheduleToken(token, this.#options.expiry) };
-  }
-
-  /** Runs one store call with `storeTimeout`; a failure is reported and reads as `undefined`. */
-  #storeCall<T>(operation: 'get' | 'set' | 'delete', call: () => Promise<T>): Promise<T | undefined> {
-    const { storeTimeout } = this.#options.cache;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(storeError(operation, `did not answer within storeTimeout (${storeTimeout} ms)`)), storeTimeout);
-    });
-    const pending = (async () => {
-      try {
-        return await Promise.race([call(), timeout]);
-      } catch (error) {
-        const reported = error instanceof TokenClientError ? error : storeError(operation, 'failed', error);
-        this.#report({ type: 'store', operation, error: reported });
-        return undefined;
-      } finally {
-        clearTimeout(timer);
-      }
-    })();
-    this.#pendingStoreCalls.add(pending);
-    void pending.finally(() => this.#pendingStoreCalls.delete(pending));
-    return pending;
+  /** A stored token this client may hand out and need not refresh yet, now cached in memory; else undefined. */
+  #usable(key: string, stored: StoredToken | undefined): Token | undefined {
+    if (stored === undefined || !this.#options.allowedTokenTypes.includes(stored.tokenType.toLowerCase())) return undefined;
+    const token = createToken(stored);
+    const entry: CacheEntry = { token, ...scheduleToken(token, this.#options.expiry) };
+    if (this.#now() >= entry.refreshAt) return undefined;
+    this.#remember(key, entry);
+    return token;
   }
 
   #report(event: TokenClientErrorEvent): void {
@@ -272,13 +265,10 @@ function toStored(token: Token): StoredToken {
   return { accessToken, tokenType, expiresIn, expiresAt, scope, raw: { ...raw } };
 }
 
-function storeError(operation: string, what: string, cause?: unknown): TokenClientError {
-  return new TokenClientError(
-    ErrorCode.STORE_ERROR,
-    `TokenStore.${operation}() ${what}; treated as a cache miss, the token endpoint is used instead.`,
-    cause === undefined ? {} : { cause },
-  );
-}
+// A lease outliving this is presumed dead: another process takes over rather than wait on it.
+const MAX_LEASE_TTL = 10_000;
+// How long a waiter waits for the holder's token before checking the lease again.
+const LEASE_WAIT_SLICE = 200;
 
 function asClientError(error: unknown): TokenClientError {
   return error instanceof TokenClientError

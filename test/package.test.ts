@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import * as core from '../src/index.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../src/version.js';
@@ -14,8 +16,18 @@ it('the User-Agent constants match package.json', () => {
   expect(PACKAGE_VERSION).toBe(pkg.version);
 });
 
-it('the core entry needs only undici, lru-cache and p-retry at run time', () => {
-  expect(Object.keys(pkg.dependencies).sort()).toEqual(['lru-cache', 'p-retry', 'undici']);
+it('runtime dependencies are few: the core three, and jose for JWT signing', () => {
+  expect(Object.keys(pkg.dependencies).sort()).toEqual(['jose', 'lru-cache', 'p-retry', 'undici']);
+});
+
+it('importing the core entry loads only undici, lru-cache and p-retry (and what they load)', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.mjs', 'src/index.ts'], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    encoding: 'utf8',
+  });
+  const loaded = JSON.parse(out) as string[];
+  expect(loaded).toEqual(expect.arrayContaining(['lru-cache', 'p-retry', 'undici']));
+  for (const name of ['jose', 'msw', 'ioredis', 'axios', 'oidc-provider']) expect(loaded).not.toContain(name);
 });
 
 it('exports the public API by name', () => {

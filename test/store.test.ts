@@ -95,3 +95,64 @@ describe('TokenStore', () => {
     }
   });
 });
+
+/** An in-memory fleet store with leases, shared by several clients as Redis would be by several processes. */
+class LeasingStore extends RecordingStore {
+  holder: symbol | undefined;
+  leases = 0;
+  async acquireLease(_key: string, ttl: number) {
+    this.calls.push('lease');
+    if (this.holder) return null;
+    const me = Symbol('lease');
+    this.holder = me;
+    this.leases += 1;
+    setTimeout(() => {
+      if (this.holder === me) this.holder = undefined;
+    }, ttl).unref();
+    return {
+      release: async () => {
+        if (this.holder === me) this.holder = undefined;
+      },
+    };
+  }
+}
+
+describe('TokenStore leases (fleet single flight)', () => {
+  it('clients sharing a leasing store make one request between them on a cold start', async () => {
+    const store = new LeasingStore();
+    const first = await setup({ cache: store });
+    first.server.respond(async (_r, res, i) => {
+      await new Promise((r) => setTimeout(r, 50));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: `fleet-${i}`, token_type: 'Bearer', expires_in: 3600 }));
+    });
+    const others = await Promise.all(Array.from({ length: 3 }, () => setup({ cache: store, tokenEndpoint: first.server.url })));
+    const clients = [first.client, ...others.map((o) => o.client)];
+    const tokens = await Promise.all(clients.flatMap((c) => Array.from({ length: 50 }, () => c.getToken())));
+    expect(first.server.requests).toHaveLength(1);
+    expect(new Set(tokens.map((t) => t.accessToken))).toEqual(new Set(['fleet-1']));
+    expect(store.leases).toBe(1);
+  });
+
+  it('a lease whose holder never releases expires and another client takes over', async () => {
+    const store = new LeasingStore();
+    store.holder = Symbol('dead holder'); // held, and never released
+    setTimeout(() => (store.holder = undefined), 300).unref();
+    const { server, client } = await setup({ cache: store });
+    await expect(client.getToken()).resolves.toMatchObject({ accessToken: 'token-1' });
+    expect(server.requests).toHaveLength(1);
+    expect(store.calls.filter((c) => c === 'lease').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a store whose lease call fails is bypassed: the client fetches on its own', async () => {
+    const store = new LeasingStore();
+    store.acquireLease = async () => {
+      throw new Error('lease down');
+    };
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ cache: store, onError: (e) => events.push(e) });
+    await expect(client.getToken()).resolves.toMatchObject({ accessToken: 'token-1' });
+    expect(server.requests).toHaveLength(1);
+    expect(events).toEqual([expect.objectContaining({ type: 'store', operation: 'lease' })]);
+  });
+});

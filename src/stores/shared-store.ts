@@ -1,0 +1,113 @@
+import { ErrorCode, TokenClientError } from '../errors.js';
+import type { TokenClientErrorEvent } from '../options.js';
+import type { Milliseconds } from '../types.js';
+import type { StoredToken, TokenStore, TokenStoreLease } from './token-store.js';
+
+type Operation = NonNullable<TokenClientErrorEvent['operation']>;
+
+/**
+ * The client's view of a user's TokenStore: every call bounded by `storeTimeout`, every failure reported and read
+ * as a miss, so a store can slow the client down by at most one timeout and never fail `getToken()`.
+ */
+export class SharedStore {
+  readonly #store: TokenStore;
+  readonly #timeout: Milliseconds;
+  readonly #report: (event: TokenClientErrorEvent) => void;
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(store: TokenStore, timeout: Milliseconds, report: (event: TokenClientErrorEvent) => void) {
+    this.#store = store;
+    this.#timeout = timeout;
+    this.#report = report;
+  }
+
+  /** Whether the store can elect one fetcher for the whole fleet. */
+  get leases(): boolean {
+    return typeof this.#store.acquireLease === 'function';
+  }
+
+  async get(key: string): Promise<StoredToken | undefined> {
+    const value = await this.#call('get', () => this.#store.get(key));
+    return value === undefined ? undefined : this.#checked(value, 'get');
+  }
+
+  set(key: string, token: StoredToken, ttl: Milliseconds): Promise<void> {
+    return this.#call('set', () => this.#store.set(key, token, ttl)).then(() => undefined);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#call('delete', () => this.#store.delete(key)).then(() => undefined);
+  }
+
+  /** A lease when won, `null` when another holder has it, `undefined` when the store failed. */
+  acquireLease(key: string, ttl: Milliseconds): Promise<TokenStoreLease | null | undefined> {
+    return this.#call('lease', () => this.#store.acquireLease!(key, ttl));
+  }
+
+  release(lease: TokenStoreLease): Promise<void> {
+    return this.#call('release', () => lease.release()).then(() => undefined);
+  }
+
+  /**
+   * Waits up to `timeout` for a token to appear under `key`: through the store's own notification when it has
+   * one, else by polling `get` with a growing interval.
+   */
+  async waitForToken(key: string, timeout: Milliseconds): Promise<StoredToken | undefined> {
+    const store = this.#store;
+    if (typeof store.waitForToken === 'function') {
+      const value = await this.#call('wait', () => store.waitForToken!(key, timeout), timeout + this.#timeout);
+      return value === undefined ? undefined : this.#checked(value, 'wait');
+    }
+    const deadline = performance.now() + timeout;
+    for (let interval = 20; performance.now() < deadline; interval = Math.min(interval * 2, 250)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - performance.now()))));
+      const value = await this.get(key);
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
+
+  /** Settles when every call started so far has (each is bounded by its timeout). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#pending);
+  }
+
+  #checked(value: unknown, operation: Operation): StoredToken | undefined {
+    const v = value as Partial<StoredToken> | null;
+    const valid =
+      typeof v?.accessToken === 'string' && v.accessToken !== '' && typeof v.tokenType === 'string' &&
+      Number.isFinite(v.expiresAt) && Number.isFinite(v.expiresIn) && (v.expiresIn as number) > 0;
+    if (valid) return v as StoredToken;
+    this.#report({ type: 'store', operation, error: storeError(operation, 'returned a value that is not a stored token') });
+    return undefined;
+  }
+
+  #call<T>(operation: Operation, call: () => Promise<T>, timeout = this.#timeout): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(storeError(operation, `did not answer within ${timeout} ms (storeTimeout)`)), timeout);
+    });
+    const pending = (async () => {
+      try {
+        return await Promise.race([call(), timedOut]);
+      } catch (error) {
+        const reported = error instanceof TokenClientError ? error : storeError(operation, 'failed', error);
+        this.#report({ type: 'store', operation, error: reported });
+        return undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    this.#pending.add(pending);
+    void pending.finally(() => this.#pending.delete(pending));
+    return pending;
+  }
+}
+
+function storeError(operation: Operation, what: string, cause?: unknown): TokenClientError {
+  return new TokenClientError(
+    ErrorCode.STORE_ERROR,
+    `TokenStore ${operation} ${what}; treated as a cache miss, the token endpoint is used instead.`,
+    cause === undefined ? {} : { cause },
+  );
+}
