@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // Subpath entries import the core as 'm2m-token', so an app that uses several entries loads one core.
+  entry: {
+    index: 'src/index.ts',
+  },
+  external: ['m2m-token'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

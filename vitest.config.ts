@@ -1,8 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = fileURLToPath(new URL('./src/', import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests and examples import the package by name; point them at the sources, not at dist/.
+    alias: [
+      { find: /^m2m-token$/, replacement: `${src}index.ts` },
+      { find: /^m2m-token\/(.+)$/, replacement: `${src}$1/index.ts` },
+    ],
+  },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 20_000,
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },

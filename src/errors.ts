@@ -24,6 +24,8 @@ export const ErrorCode = {
   ABORTED: 'M2M_ABORTED',
   /** `close()` was called. */
   CLIENT_CLOSED: 'M2M_CLIENT_CLOSED',
+  /** Server metadata (RFC 8414 / OpenID Discovery) for `issuer` could not be fetched or does not fit. */
+  DISCOVERY_FAILED: 'M2M_DISCOVERY_FAILED',
   /** A `TokenStore` threw or timed out. Reported through `onError`, never thrown by `getToken()`. */
   STORE_ERROR: 'M2M_STORE_ERROR',
 } as const;

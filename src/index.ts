@@ -1,6 +1,8 @@
 export { TokenClient } from './token-client.js';
 export type {
+  ClientAssertionOptions,
   ClientAuthentication,
+  TlsCredentials,
   MemoryCacheOptions,
   RetryOptions,
   TokenClientErrorEvent,
@@ -8,7 +10,7 @@ export type {
 } from './options.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
-export type { StoredToken, TokenStore } from './stores/token-store.js';
+export type { StoredToken, TokenStore, TokenStoreLease } from './stores/token-store.js';
 export type { Clock, EpochMilliseconds, Milliseconds } from './types.js';
 export {
   ConfigurationError,

@@ -1,12 +1,21 @@
+import { createSecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import {
+  checkMethod,
+  chooseMethod,
+  resolveAssertionKey,
+  type ClientAssertionOptions,
+  type ClientAuthentication,
+  type Credentials,
+} from './client-auth.js';
 import { ConfigurationError, type TokenClientError } from './errors.js';
-import type { TokenStore } from './stores/token-store.js';
-import { systemClock, type Clock, type Milliseconds } from './types.js';
-import { isTokenStore } from './stores/token-store.js';
+import { isTokenStore, type TokenStore } from './stores/token-store.js';
 import { normalizeTokenParams, type TokenParams } from './token-params.js';
+import type { TlsCredentials } from './transport.js';
+import { systemClock, type Clock, type Milliseconds } from './types.js';
 
-/** How the client proves its identity to the token endpoint. */
-export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
+export type { ClientAssertionOptions, ClientAuthentication } from './client-auth.js';
+export type { TlsCredentials } from './transport.js';
 
 /** Retry policy for transient failures (network errors, 408, 429, 5xx). */
 export interface RetryOptions {
@@ -62,14 +71,29 @@ export interface TokenClientOptions {
   domain?: string;
   /** Full token endpoint URL of any RFC 6749 server, e.g. `https://as.example.com/oauth2/token`. */
   tokenEndpoint?: string | URL;
+  /**
+   * Issuer identifier of any RFC 8414 / OpenID Connect server, e.g. `https://login.example.com/realms/acme`:
+   * the token endpoint and the supported authentication methods come from its metadata.
+   */
+  issuer?: string | URL;
   /** The application's client id. Required. */
   clientId: string;
-  /** The application's client secret. Required by `client_secret_post` and `client_secret_basic`. */
+  /** The client secret, for `client_secret_post`, `client_secret_basic` and `client_secret_jwt`. */
   clientSecret?: string;
+  /** The signing key for `private_key_jwt` (RFC 7523): `{ key, kid?, alg?, audience? }`. */
+  clientAssertion?: ClientAssertionOptions;
   /**
-   * `client_secret_post` sends id and secret in the form body (what Auth0 documents);
-   * `client_secret_basic` sends them in an HTTP Basic header, each form-urlencoded first (RFC 6749 §2.3.1).
-   * @default 'client_secret_post'
+   * Client certificate for mutual TLS (RFC 8705 `tls_client_auth`, `self_signed_tls_client_auth`):
+   * `{ cert, key, ca?, passphrase? }` as PEM. The client's own undici Agent presents it.
+   */
+  tls?: TlsCredentials;
+  /**
+   * How the client authenticates: `client_secret_post` (id and secret in the form body, what Auth0 documents),
+   * `client_secret_basic` (HTTP Basic, each form-urlencoded first per RFC 6749 §2.3.1), `client_secret_jwt`
+   * (HS256 assertion), `private_key_jwt` (signed assertion, RFC 7523), `tls_client_auth` or
+   * `self_signed_tls_client_auth` (RFC 8705).
+   * @default with `issuer`: the strongest method both the credentials and the server's metadata allow;
+   * otherwise `private_key_jwt` with `clientAssertion`, `tls_client_auth` with only `tls`, else `client_secret_post`.
    */
   clientAuthentication?: ClientAuthentication;
   /** Default `audience` (the API identifier in Auth0) for every `getToken()`. */
@@ -163,17 +187,24 @@ export interface ResolvedRetry {
   maxRetryAfter: Milliseconds;
 }
 
-export interface ResolvedEndpoint {
-  url: URL;
-  /** `https://host[:port]`: what messages show. */
-  origin: string;
-}
+/** Where tokens come from: a known URL, or an issuer whose metadata names it. */
+export type ResolvedEndpoint =
+  | {
+      kind: 'static';
+      url: URL;
+      /** Default `aud` of client assertions: the issuer for Auth0 (`https://{domain}/`), else the endpoint URL. */
+      assertionAudience: string;
+      /** Identifies the server in cache keys. */
+      id: string;
+    }
+  | { kind: 'issuer'; issuer: string; id: string };
 
 export interface ResolvedOptions {
   endpoint: ResolvedEndpoint;
-  clientId: string;
-  clientSecret: string | undefined;
-  clientAuthentication: ClientAuthentication;
+  credentials: Credentials;
+  /** The chosen method; undefined with an issuer and no explicit choice (it comes from the metadata). */
+  clientAuthentication: ClientAuthentication | undefined;
+  allowInsecureHttp: boolean;
   defaults: TokenParams;
   allowedTokenTypes: readonly string[];
   expiry: { leeway: Milliseconds; refreshAhead: Milliseconds; defaultLifetime: Milliseconds };
@@ -183,6 +214,7 @@ export interface ResolvedOptions {
     totalTimeout: Milliseconds;
     retry: ResolvedRetry;
     dispatcher: Dispatcher | undefined;
+    tls: TlsCredentials | undefined;
     userAgent: string | undefined;
   };
   onError: ((event: TokenClientErrorEvent) => void) | undefined;
@@ -190,12 +222,12 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_OPTIONS = new Set<string>([
-  'domain', 'tokenEndpoint', 'clientId', 'clientSecret', 'clientAuthentication', 'audience', 'organization',
+  'domain', 'tokenEndpoint', 'issuer', 'clientId', 'clientSecret', 'clientAssertion', 'tls', 'clientAuthentication',
+  'audience', 'organization',
   'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
   'onError', 'clock',
 ]);
-const CLIENT_AUTHENTICATIONS: readonly ClientAuthentication[] = ['client_secret_post', 'client_secret_basic'];
 const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
 
 /** Validates every option once, at construction, and fills the defaults. Errors name the option. */
@@ -207,26 +239,23 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, 'unknown option; check its spelling in the README');
   }
   const allowInsecureHttp = optionalBoolean(options.allowInsecureHttp, 'allowInsecureHttp') ?? false;
-  const clientId = requiredString(options.clientId, 'clientId');
-  const clientAuthentication = options.clientAuthentication ?? 'client_secret_post';
-  if (!CLIENT_AUTHENTICATIONS.includes(clientAuthentication)) {
-    throw new ConfigurationError(
-      'clientAuthentication',
-      `got ${JSON.stringify(clientAuthentication)}; expected one of ${CLIENT_AUTHENTICATIONS.join(', ')}`,
-    );
+  const credentials = resolveCredentials(options);
+  const endpoint = resolveEndpoint(options, allowInsecureHttp);
+  const dispatcher = resolveDispatcher(options.dispatcher);
+  if (credentials.tls && dispatcher) {
+    throw new ConfigurationError('tls', 'give the client certificate either as tls or inside your own dispatcher, not both');
   }
-  if (options.clientSecret === undefined || options.clientSecret === '') {
-    throw new ConfigurationError('clientSecret', `required by clientAuthentication '${clientAuthentication}'`);
-  }
-  if (typeof options.clientSecret !== 'string') throw new ConfigurationError('clientSecret', 'must be a string');
+  let clientAuthentication: ClientAuthentication | undefined;
+  if (options.clientAuthentication !== undefined) clientAuthentication = checkMethod(options.clientAuthentication, credentials);
+  else if (endpoint.kind === 'static') clientAuthentication = chooseMethod(credentials, undefined);
 
   const refreshAhead = options.refreshAhead === false ? 0 : duration(options.refreshAhead, 'refreshAhead', 300_000);
 
   return {
-    endpoint: resolveEndpoint(options, allowInsecureHttp),
-    clientId,
-    clientSecret: options.clientSecret,
+    endpoint,
+    credentials,
     clientAuthentication,
+    allowInsecureHttp,
     defaults: normalizeTokenParams(options, ''),
     allowedTokenTypes: resolveTokenTypes(options.allowedTokenTypes),
     expiry: {
@@ -239,7 +268,8 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
       timeout: duration(options.timeout, 'timeout', 10_000, { min: 1 }),
       totalTimeout: duration(options.totalTimeout, 'totalTimeout', 30_000, { min: 1 }),
       retry: resolveRetry(options.retry),
-      dispatcher: resolveDispatcher(options.dispatcher),
+      dispatcher,
+      tls: credentials.tls ? options.tls : undefined,
       userAgent: options.userAgent === undefined ? undefined : requiredString(options.userAgent, 'userAgent'),
     },
     onError: optionalFunction(options.onError, 'onError'),
@@ -248,28 +278,74 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
 }
 
 function resolveEndpoint(options: TokenClientOptions, allowInsecureHttp: boolean): ResolvedEndpoint {
-  const { domain, tokenEndpoint } = options;
-  if (domain !== undefined && tokenEndpoint !== undefined) {
-    throw new ConfigurationError('domain', 'give either domain or tokenEndpoint, not both');
-  }
-  let url: URL;
+  const { domain, tokenEndpoint, issuer } = options;
+  const given = [domain !== undefined && 'domain', tokenEndpoint !== undefined && 'tokenEndpoint', issuer !== undefined && 'issuer'].filter(Boolean);
+  if (given.length > 1) throw new ConfigurationError(given[0] as string, `give one of domain, tokenEndpoint and issuer, not ${given.join(' and ')}`);
   if (domain !== undefined) {
     const text = requiredString(domain, 'domain');
     const parsed = parseUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`, 'domain');
     if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash) {
       throw new ConfigurationError('domain', 'must be a host name such as tenant.auth0.com, without a path; use tokenEndpoint for a full URL');
     }
-    url = new URL('/oauth/token', parsed);
-    checkUrl(url, 'domain', allowInsecureHttp);
-  } else if (tokenEndpoint !== undefined) {
-    const text = tokenEndpoint instanceof URL ? tokenEndpoint.href : requiredString(tokenEndpoint, 'tokenEndpoint');
-    url = parseUrl(text, 'tokenEndpoint');
-    if (url.hash) throw new ConfigurationError('tokenEndpoint', 'must not have a #fragment');
-    checkUrl(url, 'tokenEndpoint', allowInsecureHttp);
-  } else {
-    throw new ConfigurationError('domain', 'give domain (an Auth0 tenant such as tenant.auth0.com) or tokenEndpoint (a full URL)');
+    const url = new URL('/oauth/token', parsed);
+    checkEndpointUrl(url, 'domain', allowInsecureHttp);
+    return { kind: 'static', url, assertionAudience: `${parsed.origin}/`, id: url.href };
   }
-  return { url, origin: url.origin };
+  if (tokenEndpoint !== undefined) {
+    const text = tokenEndpoint instanceof URL ? tokenEndpoint.href : requiredString(tokenEndpoint, 'tokenEndpoint');
+    const url = parseUrl(text, 'tokenEndpoint');
+    if (url.hash) throw new ConfigurationError('tokenEndpoint', 'must not have a #fragment');
+    checkEndpointUrl(url, 'tokenEndpoint', allowInsecureHttp);
+    return { kind: 'static', url, assertionAudience: url.href, id: url.href };
+  }
+  if (issuer !== undefined) {
+    const text = issuer instanceof URL ? issuer.href : requiredString(issuer, 'issuer');
+    const url = parseUrl(text, 'issuer');
+    if (url.search || url.hash) throw new ConfigurationError('issuer', 'must not have a query or a #fragment (RFC 8414 §2)');
+    checkEndpointUrl(url, 'issuer', allowInsecureHttp);
+    return { kind: 'issuer', issuer: text, id: `issuer:${text}` };
+  }
+  throw new ConfigurationError(
+    'domain',
+    'give domain (an Auth0 tenant such as tenant.auth0.com), tokenEndpoint (a full URL) or issuer (for metadata discovery)',
+  );
+}
+
+function resolveCredentials(options: TokenClientOptions): Credentials {
+  const clientId = requiredString(options.clientId, 'clientId');
+  const { clientSecret } = options;
+  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
+    throw new ConfigurationError('clientSecret', 'must be a non-empty string');
+  }
+  const credentials: Credentials = {
+    clientId,
+    clientSecret,
+    assertion: resolveAssertionKey(options.clientAssertion),
+    tls: resolveTls(options.tls),
+  };
+  if (credentials.clientSecret === undefined && credentials.assertion === undefined && !credentials.tls) {
+    throw new ConfigurationError('clientSecret', 'is required: give clientSecret, clientAssertion (private_key_jwt) or tls (mTLS)');
+  }
+  return credentials;
+}
+
+function resolveTls(value: unknown): boolean {
+  if (value === undefined) return false;
+  const tls = value as Partial<TlsCredentials> | null;
+  if (tls === null || typeof tls !== 'object' || tls.cert === undefined || tls.key === undefined) {
+    throw new ConfigurationError('tls', 'must be { cert, key, ca?, passphrase? } with the client certificate and its private key as PEM');
+  }
+  for (const name of Object.keys(tls)) {
+    if (!['cert', 'key', 'ca', 'passphrase'].includes(name)) throw new ConfigurationError(`tls.${name}`, 'unknown option; tls takes cert, key, ca, passphrase');
+  }
+  try {
+    createSecureContext(tls as TlsCredentials);
+  } catch (error) {
+    // The reason only, never the input: it is key material.
+    const code = (error as { code?: unknown }).code;
+    throw new ConfigurationError('tls', `could not be loaded (${typeof code === 'string' ? code : 'unreadable'}); check that cert and key are PEM and belong together, and the passphrase`);
+  }
+  return true;
 }
 
 function parseUrl(text: string, option: string): URL {
@@ -280,7 +356,7 @@ function parseUrl(text: string, option: string): URL {
   }
 }
 
-function checkUrl(url: URL, option: string, allowInsecureHttp: boolean): void {
+export function checkEndpointUrl(url: URL, option: string, allowInsecureHttp: boolean): void {
   if (url.username || url.password) {
     throw new ConfigurationError(option, 'must not contain credentials; use clientId and clientSecret');
   }

@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
-import { ConfigurationError, ErrorCode, REDACTED, TokenClientError } from './errors.js';
+import { authenticate, chooseMethod, type ClientAuthentication } from './client-auth.js';
+import { Discovery } from './discovery.js';
+import { ConfigurationError, ErrorCode, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { SingleFlight, waitFor } from './single-flight.js';
@@ -33,7 +35,8 @@ export class TokenClient implements TokenSource {
   readonly #transport: Transport;
   readonly #defaultKey: string;
   readonly #userAgent: string;
-  readonly #responseContext: ResponseContext;
+  readonly #discovery: Discovery | undefined;
+  readonly #staticEndpoint: EndpointInfo | undefined;
   readonly #shared: SharedStore | undefined;
   // The constructor's defaults get a slot of their own: the commonest call skips the LRU bookkeeping.
   #defaultEntry: CacheEntry | undefined;
@@ -44,17 +47,16 @@ export class TokenClient implements TokenSource {
     const o = resolveOptions(options);
     this.#options = o;
     this.#cache = new LRUCache({ max: o.cache.max });
-    this.#transport = new Transport({ endpoint: o.endpoint.origin, clock: o.clock, ...o.transport });
-    this.#defaultKey = cacheKey(o.endpoint.url.href, o.clientId, o.defaults);
+    this.#transport = new Transport({ clock: o.clock, ...o.transport });
+    this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults);
     this.#now = o.clock === systemClock ? Date.now : () => o.clock.now();
     this.#userAgent = defaultUserAgent(o.transport.userAgent);
+    if (o.endpoint.kind === 'issuer') {
+      this.#discovery = new Discovery(o.endpoint.issuer, this.#transport, o.allowInsecureHttp, this.#userAgent);
+    } else {
+      this.#staticEndpoint = this.#endpointFor(o.endpoint.url, o.clientAuthentication!, o.endpoint.assertionAudience);
+    }
     this.#shared = o.cache.store && new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event));
-    this.#responseContext = {
-      endpoint: o.endpoint.origin,
-      allowedTokenTypes: o.allowedTokenTypes,
-      defaultLifetime: o.expiry.defaultLifetime,
-      secrets: [o.clientSecret],
-    };
   }
 
   /**
@@ -131,7 +133,34 @@ export class TokenClient implements TokenSource {
   }
 
   #keyFor(params: TokenParams): string {
-    return cacheKey(this.#options.endpoint.url.href, this.#options.clientId, params);
+    return cacheKey(this.#options.endpoint.id, this.#options.credentials.clientId, params);
+  }
+
+  /** Where and how to ask: fixed at construction, or from the issuer's metadata (fetched once, shared). */
+  async #endpoint(): Promise<EndpointInfo> {
+    if (this.#staticEndpoint) return this.#staticEndpoint;
+    const metadata = await this.#discovery!.metadata();
+    const o = this.#options;
+    // RFC 8705 §5: a request that carries a client certificate goes to the mTLS alias when there is one.
+    const url = (o.transport.tls && metadata.mtlsTokenEndpoint) || metadata.tokenEndpoint;
+    // RFC 8414 §2: a server that does not list its methods supports client_secret_basic.
+    const method = o.clientAuthentication ?? chooseMethod(o.credentials, metadata.authMethods ?? ['client_secret_basic']);
+    return this.#endpointFor(url, method, metadata.issuer);
+  }
+
+  #endpointFor(url: URL, method: ClientAuthentication, assertionAudience: string): EndpointInfo {
+    const o = this.#options;
+    return {
+      url,
+      method,
+      assertionAudience,
+      responseContext: {
+        endpoint: url.origin,
+        allowedTokenTypes: o.allowedTokenTypes,
+        defaultLifetime: o.expiry.defaultLifetime,
+        secrets: [o.credentials.clientSecret],
+      },
+    };
   }
 
   #join(key: string, params: TokenParams, force: boolean, signal: AbortSignal | undefined): Promise<Token> {
@@ -183,8 +212,18 @@ export class TokenClient implements TokenSource {
   async #fetch(key: string, params: TokenParams, state: FlightState, awaitStore = false): Promise<Token> {
     state.fresh = true;
     const o = this.#options;
-    const request = buildTokenRequest(o.endpoint.url, o, params, this.#userAgent);
-    const token = await this.#transport.send(request, (response) => parseTokenResponse(response, this.#responseContext));
+    const endpoint = await this.#endpoint();
+    let token: Token;
+    try {
+      token = await this.#transport.send(
+        async () => buildTokenRequest(endpoint.url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
+        (response) => parseTokenResponse(response, endpoint.responseContext),
+      );
+    } catch (error) {
+      // The metadata may be stale (a moved endpoint): fetch it again next time.
+      if (isEndpointTrouble(error)) this.#discovery?.invalidate();
+      throw error;
+    }
     const entry: CacheEntry = { token, ...scheduleToken(token, o.expiry) };
     this.#remember(key, entry);
     const ttl = entry.usableUntil - this.#now();
@@ -217,9 +256,9 @@ export class TokenClient implements TokenSource {
   toJSON(): Record<string, unknown> {
     const o = this.#options;
     return {
-      tokenEndpoint: o.endpoint.url.href,
-      clientId: o.clientId,
-      clientSecret: REDACTED,
+      ...(o.endpoint.kind === 'static' ? { tokenEndpoint: o.endpoint.url.href } : { issuer: o.endpoint.issuer }),
+      clientId: o.credentials.clientId,
+      clientSecret: o.credentials.clientSecret === undefined ? undefined : REDACTED,
       clientAuthentication: o.clientAuthentication,
       audience: o.defaults.audience,
       organization: o.defaults.organization,
@@ -232,6 +271,18 @@ export class TokenClient implements TokenSource {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `TokenClient ${JSON.stringify(this.toJSON())}`;
   }
+}
+
+interface EndpointInfo {
+  url: URL;
+  method: ClientAuthentication;
+  assertionAudience: string;
+  responseContext: ResponseContext;
+}
+
+function isEndpointTrouble(error: unknown): boolean {
+  return error instanceof TokenClientError &&
+    (error.code === ErrorCode.NETWORK_ERROR || (error instanceof TokenResponseError && (error.status === 404 || error.status === 405)));
 }
 
 function usesDefaults(o: GetTokenOptions): boolean {

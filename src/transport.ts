@@ -2,7 +2,6 @@ import pRetry from 'p-retry';
 import { Agent, type Dispatcher } from 'undici';
 import { ErrorCode, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
 import type { ResolvedRetry } from './options.js';
-import type { TokenHttpRequest } from './token-request.js';
 import { header, type HttpResponse } from './token-response.js';
 import type { Clock, Milliseconds } from './types.js';
 
@@ -10,12 +9,30 @@ import type { Clock, Milliseconds } from './types.js';
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export interface TransportConfig {
-  endpoint: string;
   timeout: Milliseconds;
   totalTimeout: Milliseconds;
   retry: ResolvedRetry;
   dispatcher: Dispatcher | undefined;
+  /** Client certificate and key for mutual TLS (RFC 8705), given to the Agent the transport owns. */
+  tls: TlsCredentials | undefined;
   clock: Clock;
+}
+
+export interface TlsCredentials {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca?: string | Buffer | (string | Buffer)[];
+  passphrase?: string;
+}
+
+/** One HTTP request: a token request (POST with a form body) or a metadata request (GET). */
+export interface HttpRequest {
+  url: URL;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** What messages call the other end. @default 'token endpoint' */
+  label?: string;
 }
 
 /**
@@ -32,11 +49,15 @@ export class Transport {
 
   constructor(config: TransportConfig) {
     this.#config = config;
-    this.#ownAgent = config.dispatcher ? undefined : new Agent({ connect: { timeout: config.timeout } });
+    this.#ownAgent = config.dispatcher ? undefined : new Agent({ connect: { timeout: config.timeout, ...config.tls } });
     this.#dispatcher = config.dispatcher ?? this.#ownAgent!;
   }
 
-  async send<T>(request: TokenHttpRequest, handle: (response: HttpResponse) => T): Promise<T> {
+  /**
+   * Sends the request `build` makes (called again for each attempt, so a signed client assertion is fresh
+   * every time) and returns what `handle` makes of the response.
+   */
+  async send<T>(build: () => HttpRequest | Promise<HttpRequest>, handle: (response: HttpResponse) => T): Promise<T> {
     const { retry, totalTimeout } = this.#config;
     const closing = this.#closing.signal;
     if (closing.aborted) throw closedError();
@@ -48,7 +69,7 @@ export class Transport {
         async () => {
           attempts += 1;
           lastResponse = undefined;
-          lastResponse = await this.#attempt(request, deadline, attempts);
+          lastResponse = await this.#attempt(await build(), deadline, attempts);
           return handle(lastResponse);
         },
         {
@@ -87,8 +108,9 @@ export class Transport {
     return asked <= retry.maxRetryAfter ? asked : undefined;
   }
 
-  async #attempt(request: TokenHttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
-    const { endpoint } = this.#config;
+  async #attempt(request: HttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
+    const endpoint = request.url.origin;
+    const label = `${request.label ?? 'token endpoint'} ${endpoint}`;
     const budget = Math.min(this.#config.timeout, deadline - performance.now());
     const byDeadline = budget < this.#config.timeout;
     const timer = new AbortController();
@@ -100,12 +122,12 @@ export class Transport {
       const response = await this.#dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
-        method: 'POST',
+        method: request.method,
         headers: request.headers,
-        body: request.body,
+        body: request.body ?? null,
         signal,
       });
-      const body = await readCapped(response.body, response.statusCode, header(response.headers, 'content-length'), endpoint);
+      const body = await readCapped(response.body, response.statusCode, header(response.headers, 'content-length'), endpoint, label);
       return { status: response.statusCode, headers: response.headers, body, sentAt };
     } catch (failure) {
       if (this.#closing.signal.aborted) throw closedError();
@@ -115,14 +137,14 @@ export class Transport {
           : `timeout (${this.#config.timeout} ms)`;
         const error = new TokenRequestError(
           ErrorCode.TIMEOUT,
-          `Token endpoint ${endpoint} did not answer within ${which}; check that the host is reachable and healthy, or raise the option.`,
+          `${capitalize(label)} did not answer within ${which}; check that the host is reachable and healthy, or raise the option.`,
           { endpoint },
         );
         if (byDeadline) deadlineErrors.add(error);
         throw error;
       }
       if (failure instanceof TokenClientError) throw failure;
-      throw networkError(failure, endpoint);
+      throw networkError(failure, endpoint, label);
     } finally {
       clearTimeout(timeoutId);
     }
@@ -146,12 +168,14 @@ export function closedError(): TokenRequestError {
 const deadlineErrors = new WeakSet<TokenClientError>();
 const isDeadline = (error: TokenClientError) => deadlineErrors.has(error);
 
-function networkError(error: unknown, endpoint: string): TokenRequestError {
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function networkError(error: unknown, endpoint: string, label: string): TokenRequestError {
   const code = (error as { code?: unknown } | null)?.code;
   const detail = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
   return new TokenRequestError(
     ErrorCode.NETWORK_ERROR,
-    `Could not reach token endpoint ${endpoint} (${detail}); check the host name, the network, any proxy (dispatcher option) and TLS.`,
+    `Could not reach ${label} (${detail}); check the host name, the network, any proxy (dispatcher option) and TLS.`,
     { endpoint, cause: error },
   );
 }
@@ -161,12 +185,13 @@ async function readCapped(
   status: number,
   contentLength: string | undefined,
   endpoint: string,
+  label: string,
 ): Promise<string> {
   const tooLarge = () => {
     const error = new TokenResponseError(
       ErrorCode.RESPONSE_TOO_LARGE,
       status,
-      `Token endpoint ${endpoint} sent a body over ${MAX_RESPONSE_BYTES} bytes (HTTP ${status}); a token response is a few KiB: check the endpoint URL.`,
+      `${capitalize(label)} sent a body over ${MAX_RESPONSE_BYTES} bytes (HTTP ${status}); a token or metadata response is a few KiB: check the URL.`,
       { endpoint },
     );
     body.destroy();

@@ -109,7 +109,7 @@ describe('TokenClient options: endpoint', () => {
 
 describe('TokenClient options: credentials', () => {
   it('refuses an unknown clientAuthentication', () => {
-    const error = expectInvalidOption({ ...base, clientAuthentication: 'private_key_jwt' }, 'clientAuthentication');
+    const error = expectInvalidOption({ ...base, clientAuthentication: 'client_secret_magic' }, 'clientAuthentication');
     expect(error.message).toContain('client_secret_post');
   });
 

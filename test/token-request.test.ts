@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalizeTokenParams } from '../src/token-params.js';
-import { basicAuthorization, buildTokenRequest, defaultUserAgent, type ClientCredentials } from '../src/token-request.js';
+import { authenticate, basicAuthorization, type ClientAuthParts, type Credentials } from '../src/client-auth.js';
+import { buildTokenRequest, defaultUserAgent } from '../src/token-request.js';
 
 const url = new URL('https://tenant.auth0.com/oauth/token');
-const post: ClientCredentials = { clientId: 'cid', clientSecret: 'csecret', clientAuthentication: 'client_secret_post' };
-const basic: ClientCredentials = { ...post, clientAuthentication: 'client_secret_basic' };
+const credentials: Credentials = { clientId: 'cid', clientSecret: 'csecret', assertion: undefined, tls: false };
+const post: ClientAuthParts = await authenticate('client_secret_post', credentials, 'unused');
+const basic: ClientAuthParts = await authenticate('client_secret_basic', credentials, 'unused');
 const packageVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function build(params: Parameters<typeof normalizeTokenParams>[0] = {}, credentials = post) {
