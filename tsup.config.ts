@@ -4,6 +4,7 @@ export default defineConfig({
   // Subpath entries import the core as 'm2m-token', so an app that uses several entries loads one core.
   entry: {
     index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
   },
   external: ['m2m-token'],
   format: ['esm', 'cjs'],

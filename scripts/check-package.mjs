@@ -1,7 +1,7 @@
 // Builds, packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch consumer and
 // loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package` (Node 24 via npm).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -22,7 +22,10 @@ run('npx', ['attw', tarball, '--profile', 'node16', '--format', 'table-flipped']
 const consumer = join(scratch, 'consumer');
 mkdirSync(consumer);
 writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
-run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], consumer);
+// The optional peers of the subpath entries, at the versions this repository tests with.
+const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies;
+const peers = ['msw', '@mswjs/interceptors'].map((name) => `${name}@${dev[name]}`);
+run('npm', ['install', tarball, ...peers, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], consumer);
 
 const smoke = `
   const check = (m, how) => {
@@ -33,6 +36,11 @@ const smoke = `
     if (!JSON.stringify(client).includes('https://tenant.auth0.com/oauth/token')) throw new Error(how + ': bad client');
     return client.close();
   };
+  const checkTesting = (kit, how) => {
+    for (const name of ['mockTokenEndpoint', 'mockNetwork', 'FakeTokenSource', 'staticTokenSource', 'ManualClock']) {
+      if (!kit[name]) throw new Error(how + ': m2m-token/testing is missing ' + name);
+    }
+  };
 `;
 writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   import * as esm from 'm2m-token';
@@ -40,6 +48,8 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   const cjs = createRequire(import.meta.url)('m2m-token');
   await check(esm, 'import');
   await check(cjs, 'require');
+  checkTesting(await import('m2m-token/testing'), 'import');
+  checkTesting(createRequire(import.meta.url)('m2m-token/testing'), 'require');
   // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
   try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {
     if (!(e instanceof esm.TokenClientError) || !(e instanceof esm.ConfigurationError)) throw new Error('brand: instanceof across copies failed');
@@ -47,6 +57,7 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   console.log('import and require of the packed tarball: ok');
 `);
 writeFileSync(join(consumer, 'cjs.cjs'), `${smoke}
+  checkTesting(require('m2m-token/testing'), 'require');
   check(require('m2m-token'), 'require').then(() => console.log('require from a CommonJS file: ok'));
 `);
 run('node', ['esm.mjs'], consumer);

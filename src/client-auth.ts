@@ -1,4 +1,7 @@
-import { createPrivateKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+
+// node:crypto is loaded only by the methods that sign: it adds to import time for everyone else.
+const crypto = () => process.getBuiltinModule('node:crypto');
 import { ConfigurationError } from './errors.js';
 
 /** How the client proves its identity to the token endpoint. */
@@ -138,8 +141,8 @@ function readPrivateKey(key: unknown): KeyObject {
     return key;
   }
   try {
-    if (typeof key === 'string') return createPrivateKey(key);
-    if (key !== null && typeof key === 'object') return createPrivateKey({ key: key as JsonWebKey, format: 'jwk' });
+    if (typeof key === 'string') return crypto().createPrivateKey(key);
+    if (key !== null && typeof key === 'object') return crypto().createPrivateKey({ key: key as JsonWebKey, format: 'jwk' });
   } catch (error) {
     // The reason only, never the input: it is key material.
     const code = (error as { code?: unknown }).code;
@@ -185,22 +188,17 @@ const ASSERTION_LIFETIME_SECONDS = 120;
  * fresh `jti` (servers reject a replayed one). jose is loaded on first use, so the core import stays light.
  */
 export async function authenticate(method: ClientAuthentication, credentials: Credentials, audience: string): Promise<ClientAuthParts> {
+  const fixed = fixedAuthParts(method, credentials);
+  if (fixed) return fixed;
   const { clientId, clientSecret = '' } = credentials;
   switch (method) {
-    case 'client_secret_basic':
-      return { authorization: basicAuthorization(clientId, clientSecret), form: [] };
-    case 'client_secret_post':
-      return { form: [['client_id', clientId], ['client_secret', clientSecret]] };
-    case 'tls_client_auth':
-    case 'self_signed_tls_client_auth':
-      return { form: [['client_id', clientId]] };
     case 'client_secret_jwt':
     case 'private_key_jwt': {
       const { SignJWT } = await import('jose');
       const asymmetric = method === 'private_key_jwt' ? credentials.assertion! : undefined;
       // Real time, not the injected clock: the server checks iat and exp against its own.
       const now = Math.floor(Date.now() / 1000);
-      const jwt = new SignJWT({ jti: randomUUID() })
+      const jwt = new SignJWT({ jti: crypto().randomUUID() })
         .setProtectedHeader({ alg: asymmetric?.alg ?? 'HS256', typ: 'JWT', ...(asymmetric?.kid ? { kid: asymmetric.kid } : {}) })
         .setIssuer(clientId)
         .setSubject(clientId)
@@ -216,6 +214,24 @@ export async function authenticate(method: ClientAuthentication, credentials: Cr
         ],
       };
     }
+    default:
+      throw new Error(`unreachable: ${method}`);
+  }
+}
+
+/** The parts of a method that are the same on every request (all but the JWT ones), or undefined. */
+export function fixedAuthParts(method: ClientAuthentication, credentials: Credentials): ClientAuthParts | undefined {
+  const { clientId, clientSecret = '' } = credentials;
+  switch (method) {
+    case 'client_secret_basic':
+      return { authorization: basicAuthorization(clientId, clientSecret), form: [] };
+    case 'client_secret_post':
+      return { form: [['client_id', clientId], ['client_secret', clientSecret]] };
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      return { form: [['client_id', clientId]] };
+    default:
+      return undefined;
   }
 }
 

@@ -1,4 +1,3 @@
-import { createSecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import {
   checkMethod,
@@ -339,7 +338,8 @@ function resolveTls(value: unknown): boolean {
     if (!['cert', 'key', 'ca', 'passphrase'].includes(name)) throw new ConfigurationError(`tls.${name}`, 'unknown option; tls takes cert, key, ca, passphrase');
   }
   try {
-    createSecureContext(tls as TlsCredentials);
+    // node:tls is loaded only here: it is a large part of import time for everyone else.
+    process.getBuiltinModule('node:tls').createSecureContext(tls as TlsCredentials);
   } catch (error) {
     // The reason only, never the input: it is key material.
     const code = (error as { code?: unknown }).code;

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
-import { authenticate, chooseMethod, type ClientAuthentication } from './client-auth.js';
+import { CallKeyMemo } from './call-key-memo.js';
+import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
 import { ConfigurationError, ErrorCode, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
@@ -17,6 +18,8 @@ import { systemClock } from './types.js';
 
 interface CacheEntry extends TokenSchedule {
   token: Token;
+  /** Made once: a cached call hands out this same settled promise instead of allocating one. */
+  resolved: Promise<Token>;
 }
 
 interface FlightState {
@@ -32,6 +35,7 @@ export class TokenClient implements TokenSource {
   readonly #options: ResolvedOptions;
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #flights = new SingleFlight<Token, FlightState>();
+  readonly #callKeys: CallKeyMemo<{ key: string; params: TokenParams }>;
   readonly #transport: Transport;
   readonly #defaultKey: string;
   readonly #userAgent: string;
@@ -47,6 +51,7 @@ export class TokenClient implements TokenSource {
     const o = resolveOptions(options);
     this.#options = o;
     this.#cache = new LRUCache({ max: o.cache.max });
+    this.#callKeys = new CallKeyMemo(2 * o.cache.max);
     this.#transport = new Transport({ clock: o.clock, ...o.transport });
     this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults);
     this.#now = o.clock === systemClock ? Date.now : () => o.clock.now();
@@ -71,10 +76,7 @@ export class TokenClient implements TokenSource {
     if (options !== undefined) {
       try {
         checkCallOptions(options);
-        if (!usesDefaults(options)) {
-          params = mergeTokenParams(params, options);
-          key = this.#keyFor(params);
-        }
+        if (!usesDefaults(options)) ({ key, params } = this.#callKey(options));
       } catch (error) {
         return Promise.reject(error as Error);
       }
@@ -83,10 +85,10 @@ export class TokenClient implements TokenSource {
     const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache.get(key);
     if (entry !== undefined) {
       const now = this.#now();
-      if (now < entry.refreshAt) return Promise.resolve(entry.token);
+      if (now < entry.refreshAt) return entry.resolved;
       if (now < entry.usableUntil) {
         this.#refreshInBackground(key, params);
-        return Promise.resolve(entry.token);
+        return entry.resolved;
       }
     }
     return this.#join(key, params, false, options?.signal);
@@ -122,6 +124,23 @@ export class TokenClient implements TokenSource {
     await Promise.all([this.#transport.close(), this.#shared?.settle()]);
   }
 
+  #entryFor(token: Token): CacheEntry {
+    return { token, resolved: Promise.resolve(token), ...scheduleToken(token, this.#options.expiry) };
+  }
+
+  /** Per-call options → cache key, memoized (see CallKeyMemo); extraParams are rare and not memoized. */
+  #callKey(options: GetTokenOptions): { key: string; params: TokenParams } {
+    const { audience, organization, scope, resource, extraParams } = options;
+    if (extraParams === undefined) {
+      const known = this.#callKeys.get(audience, organization, scope, resource);
+      if (known !== undefined) return known;
+    }
+    const params = mergeTokenParams(this.#options.defaults, options);
+    const resolved = { key: this.#keyFor(params), params };
+    if (extraParams === undefined) this.#callKeys.set(audience, organization, scope, resource, resolved);
+    return resolved;
+  }
+
   #remember(key: string, entry: CacheEntry): void {
     if (key === this.#defaultKey) this.#defaultEntry = entry;
     else this.#cache.set(key, entry);
@@ -154,6 +173,7 @@ export class TokenClient implements TokenSource {
       url,
       method,
       assertionAudience,
+      auth: fixedAuthParts(method, o.credentials),
       responseContext: {
         endpoint: url.origin,
         allowedTokenTypes: o.allowedTokenTypes,
@@ -215,8 +235,11 @@ export class TokenClient implements TokenSource {
     const endpoint = await this.#endpoint();
     let token: Token;
     try {
+      const { url, auth } = endpoint;
       token = await this.#transport.send(
-        async () => buildTokenRequest(endpoint.url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
+        auth
+          ? () => buildTokenRequest(url, auth, params, this.#userAgent)
+          : async () => buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
         (response) => parseTokenResponse(response, endpoint.responseContext),
       );
     } catch (error) {
@@ -224,7 +247,7 @@ export class TokenClient implements TokenSource {
       if (isEndpointTrouble(error)) this.#discovery?.invalidate();
       throw error;
     }
-    const entry: CacheEntry = { token, ...scheduleToken(token, o.expiry) };
+    const entry = this.#entryFor(token);
     this.#remember(key, entry);
     const ttl = entry.usableUntil - this.#now();
     if (this.#shared && !this.#closed && ttl > 0) {
@@ -238,7 +261,7 @@ export class TokenClient implements TokenSource {
   #usable(key: string, stored: StoredToken | undefined): Token | undefined {
     if (stored === undefined || !this.#options.allowedTokenTypes.includes(stored.tokenType.toLowerCase())) return undefined;
     const token = createToken(stored);
-    const entry: CacheEntry = { token, ...scheduleToken(token, this.#options.expiry) };
+    const entry = this.#entryFor(token);
     if (this.#now() >= entry.refreshAt) return undefined;
     this.#remember(key, entry);
     return token;
@@ -277,6 +300,8 @@ interface EndpointInfo {
   url: URL;
   method: ClientAuthentication;
   assertionAudience: string;
+  /** Authentication parts that never change (all but JWT assertions, which are signed per attempt). */
+  auth: ClientAuthParts | undefined;
   responseContext: ResponseContext;
 }
 
@@ -290,15 +315,18 @@ function usesDefaults(o: GetTokenOptions): boolean {
     o.resource === undefined && o.extraParams === undefined;
 }
 
-const CALL_OPTIONS = new Set(['audience', 'organization', 'scope', 'resource', 'extraParams', 'forceRefresh', 'signal']);
+const CALL_OPTIONS = ['audience', 'organization', 'scope', 'resource', 'extraParams', 'forceRefresh', 'signal'];
 
 function checkCallOptions(options: GetTokenOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('getToken', 'options must be an object such as { audience }');
   }
   for (const name in options) {
-    if (!CALL_OPTIONS.has(name)) {
-      throw new ConfigurationError(`getToken.${name}`, `unknown option; getToken takes ${[...CALL_OPTIONS].join(', ')}`);
+    switch (name) {
+      case 'audience': case 'organization': case 'scope': case 'resource': case 'extraParams': case 'forceRefresh': case 'signal':
+        continue;
+      default:
+        throw new ConfigurationError(`getToken.${name}`, `unknown option; getToken takes ${CALL_OPTIONS.join(', ')}`);
     }
   }
   const { signal } = options;

@@ -1,9 +1,12 @@
-import pRetry from 'p-retry';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { ErrorCode, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
 import type { ResolvedRetry } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
 import type { Clock, Milliseconds } from './types.js';
+
+// Loaded with the first request, like undici: import time matters in serverless functions.
+let retryModule: Promise<typeof import('p-retry').default> | undefined;
+const loadRetry = () => (retryModule ??= import('p-retry').then((m) => m.default));
 
 /** Bodies larger than this are refused: a token response is a few KiB at most. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -42,15 +45,26 @@ export interface HttpRequest {
  */
 export class Transport {
   readonly #config: TransportConfig;
-  readonly #ownAgent: Agent | undefined;
-  readonly #dispatcher: Dispatcher;
+  #ownAgent: Agent | undefined;
+  #dispatcher: Dispatcher | Promise<Dispatcher> | undefined;
   readonly #closing = new AbortController();
+  /** Attempts in flight: close() aborts them (cheaper than combining two signals on every attempt). */
+  readonly #inFlight = new Set<AbortController>();
   #closed: Promise<void> = Promise.resolve();
 
   constructor(config: TransportConfig) {
     this.#config = config;
-    this.#ownAgent = config.dispatcher ? undefined : new Agent({ connect: { timeout: config.timeout, ...config.tls } });
-    this.#dispatcher = config.dispatcher ?? this.#ownAgent!;
+    this.#dispatcher = config.dispatcher;
+  }
+
+  /** undici is loaded with the first request, not at import: it is most of the package's import cost. */
+  #getDispatcher(): Dispatcher | Promise<Dispatcher> {
+    this.#dispatcher ??= import('undici').then(({ Agent }) => {
+      this.#ownAgent = new Agent({ connect: { timeout: this.#config.timeout, ...this.#config.tls } });
+      this.#dispatcher = this.#ownAgent;
+      return this.#ownAgent;
+    });
+    return this.#dispatcher;
   }
 
   /**
@@ -65,6 +79,7 @@ export class Transport {
     let attempts = 0;
     let lastResponse: HttpResponse | undefined;
     try {
+      const pRetry = await loadRetry();
       return await pRetry(
         async () => {
           attempts += 1;
@@ -113,25 +128,30 @@ export class Transport {
     const label = `${request.label ?? 'token endpoint'} ${endpoint}`;
     const budget = Math.min(this.#config.timeout, deadline - performance.now());
     const byDeadline = budget < this.#config.timeout;
-    const timer = new AbortController();
-    const timeoutId = setTimeout(() => timer.abort(), Math.max(0, budget));
-    const signal = AbortSignal.any([timer.signal, this.#closing.signal]);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timeoutId = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, Math.max(0, budget));
+    this.#inFlight.add(controller);
     const sentAt = this.#config.clock.now();
     try {
       const { url } = request;
-      const response = await this.#dispatcher.request({
+      const dispatcher = this.#getDispatcher();
+      const response = await (dispatcher instanceof Promise ? await dispatcher : dispatcher).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: request.method,
         headers: request.headers,
         body: request.body ?? null,
-        signal,
+        signal: controller.signal,
       });
       const body = await readCapped(response.body, response.statusCode, header(response.headers, 'content-length'), endpoint, label);
       return { status: response.statusCode, headers: response.headers, body, sentAt };
     } catch (failure) {
       if (this.#closing.signal.aborted) throw closedError();
-      if (timer.signal.aborted) {
+      if (timedOut) {
         const which = byDeadline
           ? `totalTimeout (${this.#config.totalTimeout} ms over ${attempt} attempt${attempt > 1 ? 's' : ''})`
           : `timeout (${this.#config.timeout} ms)`;
@@ -147,6 +167,7 @@ export class Transport {
       throw networkError(failure, endpoint, label);
     } finally {
       clearTimeout(timeoutId);
+      this.#inFlight.delete(controller);
     }
   }
 
@@ -154,7 +175,11 @@ export class Transport {
   close(): Promise<void> {
     if (!this.#closing.signal.aborted) {
       this.#closing.abort(closedError());
-      this.#closed = this.#ownAgent?.close() ?? Promise.resolve();
+      for (const controller of this.#inFlight) controller.abort();
+      this.#closed = Promise.resolve(this.#dispatcher).then(
+        () => this.#ownAgent?.close(),
+        () => undefined,
+      );
     }
     return this.#closed;
   }
@@ -181,7 +206,7 @@ function networkError(error: unknown, endpoint: string, label: string): TokenReq
 }
 
 async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown },
+  body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown; text(): Promise<string> },
   status: number,
   contentLength: string | undefined,
   endpoint: string,
@@ -197,7 +222,10 @@ async function readCapped(
     body.destroy();
     return error;
   };
-  if (contentLength !== undefined && Number(contentLength) > MAX_RESPONSE_BYTES) throw tooLarge();
+  const length = contentLength === undefined ? Number.NaN : Number(contentLength);
+  if (length > MAX_RESPONSE_BYTES) throw tooLarge();
+  // A declared length within the cap: undici's own reader is the fast path (and it enforces the length).
+  if (length >= 0) return body.text();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
