@@ -6,8 +6,13 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
 export interface ProtectedApi {
   url: string;
-  /** Requests received, and how each was answered. */
-  requests: { authorized: boolean; path: string }[];
+  /** Requests received, and how each was answered. `jti` identifies the verified token (never the token itself). */
+  requests: { authorized: boolean; path: string; method: string; jti?: string }[];
+  /**
+   * Revokes every token this API has accepted so far: later requests with one of them get 401 invalid_token,
+   * as after a revocation or a signing-key rotation while the client still caches the token.
+   */
+  revokeSeenTokens(): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,8 @@ export interface ProtectedApiOptions {
 export async function startProtectedApi(options: ProtectedApiOptions): Promise<ProtectedApi> {
   const jwks = createRemoteJWKSet(new URL(options.jwksUri));
   const requests: ProtectedApi['requests'] = [];
+  const seen = new Set<string>();
+  const revoked = new Set<string>();
   const server: Server = createServer(async (req, res) => {
     const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     let claims: JWTPayload | undefined;
@@ -31,7 +38,10 @@ export async function startProtectedApi(options: ProtectedApiOptions): Promise<P
         claims = undefined;
       }
     }
-    requests.push({ authorized: claims !== undefined, path: req.url ?? '' });
+    const jti = typeof claims?.jti === 'string' ? claims.jti : undefined;
+    if (jti !== undefined && revoked.has(jti)) claims = undefined;
+    if (claims && jti !== undefined) seen.add(jti);
+    requests.push({ authorized: claims !== undefined, path: req.url ?? '', method: req.method ?? '', ...(jti === undefined ? {} : { jti }) });
     req.resume();
     if (!claims) {
       res.writeHead(401, {
@@ -48,6 +58,9 @@ export async function startProtectedApi(options: ProtectedApiOptions): Promise<P
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    revokeSeenTokens: () => {
+      for (const jti of seen) revoked.add(jti);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

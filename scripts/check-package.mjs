@@ -36,6 +36,11 @@ const smoke = `
     if (!JSON.stringify(client).includes('https://tenant.auth0.com/oauth/token')) throw new Error(how + ': bad client');
     return client.close();
   };
+  const checkAdapters = (load, how) => {
+    for (const [entry, name] of [['m2m-token/fetch', 'fetchWithTokens'], ['m2m-token/axios', 'attachTokens'], ['m2m-token/undici', 'tokenInterceptor']]) {
+      if (typeof load(entry)[name] !== 'function') throw new Error(how + ': ' + entry + ' is missing ' + name);
+    }
+  };
   const checkTesting = (kit, how) => {
     for (const name of ['mockTokenEndpoint', 'mockNetwork', 'FakeTokenSource', 'staticTokenSource', 'ManualClock']) {
       if (!kit[name]) throw new Error(how + ': m2m-token/testing is missing ' + name);
@@ -49,6 +54,10 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   await check(esm, 'import');
   await check(cjs, 'require');
   checkTesting(await import('m2m-token/testing'), 'import');
+  const imported = {};
+  for (const entry of ['m2m-token/fetch', 'm2m-token/axios', 'm2m-token/undici']) imported[entry] = await import(entry);
+  checkAdapters((entry) => imported[entry], 'import');
+  checkAdapters(createRequire(import.meta.url), 'require');
   checkTesting(createRequire(import.meta.url)('m2m-token/testing'), 'require');
   // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
   try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {

@@ -1,0 +1,65 @@
+// The decisions every adapter makes the same way, as pure functions: which token a request gets (if any),
+// whether a 401 renews it, and whether a request body can be sent a second time.
+import type { Token } from 'm2m-token';
+import type { AdapterConfig, TokenTarget } from './options.js';
+import { saysInvalidToken } from './www-authenticate.js';
+
+/**
+ * The token parameters for a request to `url`, or `undefined` when the request must pass through untouched:
+ * its origin is not a target and `anyOrigin` is off, or the URL cannot be parsed (the HTTP client then reports
+ * that itself).
+ */
+export function targetFor(config: AdapterConfig, url: string | URL): TokenTarget | undefined {
+  let origin: string;
+  try {
+    origin = (typeof url === 'string' ? new URL(url) : url).origin;
+  } catch {
+    return undefined;
+  }
+  // Only http(s) has an origin worth a token; `null` origins (file:, data:, blob:) never get one.
+  if (origin === 'null') return undefined;
+  return config.targets.get(origin) ?? config.anyOrigin;
+}
+
+/** The `Authorization` value for a token: `Bearer eyJ…` (or the other type the source allowed). */
+export function authorizationFor(token: Token): string {
+  return `${token.tokenType} ${token.accessToken}`;
+}
+
+/**
+ * Whether a response to a request that carried `token` should renew it: a 401, and with
+ * `renewOn: 'invalid_token'` only one whose challenge for the token's scheme says `error="invalid_token"`.
+ */
+export function shouldRenew(config: AdapterConfig, status: number, wwwAuthenticate: string | null | undefined, token: Token): boolean {
+  if (status !== 401) return false;
+  return config.renewOn === 'any-401' || saysInvalidToken(wwwAuthenticate, token.tokenType);
+}
+
+/**
+ * Whether a request body can be sent again after a 401. An allowlist: in-memory bodies (string, bytes,
+ * URLSearchParams, FormData, Blob) can; streams, async iterables and anything unknown cannot, because the first
+ * attempt consumed them. Returning the 401 is always safe; replaying half a stream is not.
+ */
+export function isReplayableBody(body: unknown): boolean {
+  if (body === undefined || body === null) return true;
+  if (typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  if (typeof SharedArrayBuffer !== 'undefined' && body instanceof SharedArrayBuffer) return true;
+  return body instanceof URLSearchParams || isFormData(body) || isBlob(body);
+}
+
+// Duck-typed like undici does: FormData and Blob from another realm or from undici's own copy count too.
+function isFormData(body: object): boolean {
+  return (body as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'FormData' && typeof (body as FormData).getAll === 'function';
+}
+
+function isBlob(body: object): boolean {
+  const tag = (body as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  return (tag === 'Blob' || tag === 'File') && typeof (body as Blob).arrayBuffer === 'function';
+}
+
+/** `value` when it can serve as an AbortSignal (duck-typed: polyfills and other realms count), else `undefined`. */
+export function asAbortSignal(value: unknown): AbortSignal | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const signal = value as AbortSignal;
+  return typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' ? signal : undefined;
+}

@@ -1,0 +1,92 @@
+// The one stateful piece the adapters share: getting a token for a target, and renewing it after a 401 so
+// that many requests rejected with the same token cause one renewal, not one each.
+import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
+import { resolveAdapterOptions, type AdapterConfig, type TokenTarget } from './options.js';
+import { targetFor } from './policy.js';
+
+export class AdapterTokens {
+  readonly config: AdapterConfig;
+  readonly #source: TokenSource;
+  // Keyed by the rejected Token object: when hundreds of in-flight requests carrying one token come back 401,
+  // the first starts the renewal and the rest reuse its result, however late their 401 arrives. Weak, so a
+  // token nobody holds any more is forgotten with its entry.
+  readonly #renewals = new WeakMap<Token, Promise<Token>>();
+  readonly #discarded = new WeakSet<Token>();
+
+  /** Validates `source` and the shared options; `ownOptions` are the names the adapter itself takes. */
+  constructor(source: unknown, options: unknown, ownOptions: readonly string[] = []) {
+    if (source === null || typeof source !== 'object' || typeof (source as TokenSource).getToken !== 'function') {
+      throw new ConfigurationError('source', 'must be a TokenSource, such as a TokenClient (an object with getToken())');
+    }
+    this.#source = source as TokenSource;
+    this.config = resolveAdapterOptions(options, ownOptions);
+  }
+
+  /** The token parameters for a request to `url`, or `undefined` when it must pass through untouched. */
+  targetFor(url: string | URL): TokenTarget | undefined {
+    return targetFor(this.config, url);
+  }
+
+  /**
+   * A token for `target`, from the source (its cache and single flight make concurrent callers share one
+   * request). Rejects with the source's typed error; when `signal` aborted the wait, with `signal.reason`,
+   * as the HTTP client itself would have.
+   */
+  async get(target: TokenTarget, signal?: AbortSignal): Promise<Token> {
+    try {
+      return await this.#source.getToken(signal ? { ...target, signal } : { ...target });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw error;
+    }
+  }
+
+  /**
+   * After a 401 to a request that carried `rejected`: drops that token from the source's cache and gets a new
+   * one, once per rejected token however many requests saw it rejected.
+   */
+  renew(target: TokenTarget, rejected: Token, signal?: AbortSignal): Promise<Token> {
+    let renewal = this.#renewals.get(rejected);
+    if (renewal === undefined) {
+      const started = this.#refresh(target);
+      renewal = started;
+      this.#renewals.set(rejected, started);
+      // A failed renewal is forgotten, so a later 401 with the same token tries again.
+      started.catch(() => {
+        if (this.#renewals.get(rejected) === started) this.#renewals.delete(rejected);
+      });
+    }
+    return abortable(renewal, signal);
+  }
+
+  /**
+   * After a 401 that cannot be retried (its body was a stream): drops the rejected token from the cache so the
+   * next request gets a new one, unless a renewal already replaced it.
+   */
+  async discard(target: TokenTarget, rejected: Token): Promise<void> {
+    if (this.#renewals.has(rejected) || this.#discarded.has(rejected)) return;
+    this.#discarded.add(rejected);
+    try {
+      await this.#source.invalidate?.({ ...target });
+    } catch {
+      // The caller gets the 401 it would have got anyway; the next 401 with this token tries again.
+      this.#discarded.delete(rejected);
+    }
+  }
+
+  async #refresh(target: TokenTarget): Promise<Token> {
+    await this.#source.invalidate?.({ ...target });
+    return this.#source.getToken({ ...target, forceRefresh: true });
+  }
+}
+
+/** `promise`, or `signal.reason` as soon as `signal` aborts: one caller stops waiting, the shared work goes on. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,97 @@
+// m2m-token/fetch: a fetch that adds Authorization for the origins you configured, and renews the token once
+// when the API answers 401. It depends on the TokenSource interface only.
+import { ConfigurationError, type TokenSource } from 'm2m-token';
+import type { TokenAdapterOptions } from '../adapters/options.js';
+import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
+import { AdapterTokens } from '../adapters/tokens.js';
+
+export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
+
+/** The parts of a Response the wrapper reads. WHATWG `Response`, undici's and ky's all have them. */
+export interface FetchResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: { cancel(reason?: unknown): Promise<void> } | null;
+}
+
+/** Any function with fetch's signature: `globalThis.fetch`, undici's `fetch`, a test fetch. */
+export type FetchLike = (input: never, init?: never) => Promise<FetchResponseLike>;
+
+/** Options of {@link fetchWithTokens}: the shared adapter options, plus the fetch to wrap. */
+export interface FetchWithTokensOptions<F extends FetchLike = typeof fetch> extends TokenAdapterOptions {
+  /** The fetch to wrap. Default: `globalThis.fetch`, as it is when `fetchWithTokens` is called. */
+  fetch?: F;
+}
+
+type HeadersInit = ConstructorParameters<typeof Headers>[0];
+
+interface RequestLike {
+  readonly url: string;
+  readonly headers: HeadersInit;
+  readonly body: unknown;
+  readonly signal?: unknown;
+}
+
+interface InitLike {
+  headers?: HeadersInit;
+  body?: unknown;
+  signal?: unknown;
+}
+
+/**
+ * Wraps a fetch so that requests to the configured origins carry `Authorization: Bearer …` from `source`.
+ * The result has the wrapped fetch's signature and returns its Response unchanged.
+ *
+ * - Requests to other origins, and requests that already carry `Authorization`, pass through untouched.
+ * - On a 401 (see `renewOn`) the token is invalidated and the request is sent once more with a new one, if
+ *   its body can be sent again (not a stream; a `Request` object with a body counts as a stream). Otherwise
+ *   the 401 is returned and the next request gets a new token. Never more than one retry.
+ * - When no token can be had, the call rejects with the source's `TokenClientError` and nothing is sent. An
+ *   aborted `signal` rejects with its reason, as fetch does.
+ *
+ * Throws `ConfigurationError` for invalid options.
+ *
+ * @example
+ * const apiFetch = fetchWithTokens(client, { targets: { 'https://billing.internal': { audience: 'https://billing' } } });
+ * const res = await apiFetch('https://billing.internal/invoices');
+ */
+export function fetchWithTokens<F extends FetchLike = typeof fetch>(source: TokenSource, options: FetchWithTokensOptions<F>): F {
+  const tokens = new AdapterTokens(source, options, ['fetch']);
+  const base = (options.fetch ?? globalThis.fetch) as unknown as (input: unknown, init?: InitLike) => Promise<FetchResponseLike>;
+  if (typeof base !== 'function') throw new ConfigurationError('fetch', 'must be a fetch function (there is no globalThis.fetch here)');
+
+  const wrapped = async (input: unknown, init?: InitLike): Promise<FetchResponseLike> => {
+    const request = isRequestLike(input) ? input : undefined;
+    const url = request ? request.url : input instanceof URL || typeof input === 'string' ? input : undefined;
+    const target = url === undefined ? undefined : tokens.targetFor(url);
+    // init.headers replaces a Request's headers (Fetch spec), so start from whichever the request will use.
+    const headers = new Headers(init?.headers ?? request?.headers);
+    if (target === undefined || headers.has('authorization')) return base(input, init);
+
+    const signal = asAbortSignal(init?.signal ?? request?.signal);
+    const token = await tokens.get(target, signal);
+    headers.set('authorization', authorizationFor(token));
+    const response = await base(input, { ...init, headers });
+    if (!shouldRenew(tokens.config, response.status, response.headers.get('www-authenticate'), token)) return response;
+
+    if (!canReplay(request, init)) {
+      await tokens.discard(target, token);
+      return response;
+    }
+    // Free the connection the 401 holds; its body is not needed.
+    await response.body?.cancel().catch(() => {});
+    headers.set('authorization', authorizationFor(await tokens.renew(target, token, signal)));
+    return base(input, { ...init, headers });
+  };
+  return wrapped as unknown as F;
+}
+
+function isRequestLike(input: unknown): input is RequestLike {
+  return typeof input === 'object' && input !== null && !(input instanceof URL) && typeof (input as RequestLike).url === 'string';
+}
+
+/** A body given in init replaces the Request's; a Request's own body is a stream that the first attempt used up. */
+function canReplay(request: RequestLike | undefined, init: InitLike | undefined): boolean {
+  if (init?.body !== undefined) return isReplayableBody(init.body);
+  return request === undefined || request.body === null || request.body === undefined;
+}

@@ -1,0 +1,121 @@
+// m2m-token/undici end to end: oidc-provider issues the tokens, jose-verifying APIs accept or refuse them.
+import { Readable } from 'node:stream';
+import { Agent, Client, errors, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenInterceptor } from 'm2m-token/undici';
+import { BILLING, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
+import { adapterContract, renewalHangs, type AdapterHarness } from './helpers/adapter-contract.js';
+
+let fx: AdapterFixture;
+const agents: Dispatcher[] = [];
+beforeAll(async () => {
+  fx = await startAdapterFixture();
+});
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.close()));
+  await fx.close();
+});
+
+function track<T extends Dispatcher>(dispatcher: T): T {
+  agents.push(dispatcher);
+  return dispatcher;
+}
+
+async function read(response: Dispatcher.ResponseData) {
+  const text = await response.body.text();
+  return { status: response.statusCode, body: text.startsWith('{') ? JSON.parse(text) : text };
+}
+
+const harness: AdapterHarness = {
+  name: 'undici',
+  wrap(source, options) {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(source, options));
+    return async (url, init = {}) =>
+      read(
+        await request(url, {
+          dispatcher,
+          method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers: init.headers,
+          body: init.stream && init.body !== undefined ? Readable.from([init.body]) : init.body,
+          signal: init.signal,
+        }),
+      );
+  },
+  isAbort: (error) => (error as Error | undefined)?.name === 'AbortError',
+};
+
+adapterContract(harness, () => fx);
+
+describe('undici specifics', () => {
+  it("undici's fetch with the composed dispatcher gets tokens and renews on 401", async () => {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client(), { targets: fx.targets() }));
+    expect((await undiciFetch(`${fx.billing.url}/f1`, { dispatcher })).status).toBe(200);
+    fx.billing.revokeSeenTokens();
+    const before = fx.billing.requests.length;
+    const response = await undiciFetch(`${fx.billing.url}/f2`, { dispatcher });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, path: '/f2' });
+    expect(fx.billing.requests.slice(before).map((r) => r.authorized)).toEqual([false, true]);
+  });
+
+  it("undici's fetch sends a body as a stream, so a POST's 401 is returned, not replayed", async () => {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client(), { targets: fx.targets() }));
+    const before = fx.nobody.requests.length;
+    const response = await undiciFetch(`${fx.nobody.url}/post`, { dispatcher, method: 'POST', body: 'text' });
+    expect(response.status).toBe(401);
+    expect(fx.nobody.requests.length - before).toBe(1);
+  });
+
+  it('works on a Client, whose requests carry no origin of their own', async () => {
+    const client = track(new Client(fx.billing.url)).compose(tokenInterceptor(fx.client(), { targets: fx.targets() }));
+    const response = await client.request({ path: '/client', method: 'GET' });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    expect(fx.billing.requests.at(-1)).toMatchObject({ path: '/client', authorized: true });
+  });
+
+  it('works with headers given as a flat array, and sees Authorization in one', async () => {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } }));
+    await (await request(`${fx.plain.url}/flat`, { dispatcher, headers: ['x-trace', 't-1'] })).body.dump();
+    expect(fx.plain.requests.at(-1)!.authorization).toMatch(/^Bearer /);
+    await (await request(`${fx.plain.url}/flat-own`, { dispatcher, headers: ['AUTHORIZATION', 'Basic ZmFrZQ=='] })).body.dump();
+    expect(fx.plain.requests.at(-1)!.authorization).toBe('Basic ZmFrZQ==');
+  });
+
+  it('composes with the redirect interceptor: each hop gets the token of its own origin, or none', async () => {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } }), interceptors.redirect({ maxRedirections: 1 }));
+    fx.plain.reply({ status: 302, headers: { location: `${fx.billing.url}/landed` } });
+    const before = fx.billing.requests.length;
+    const response = await request(`${fx.plain.url}/moved`, { dispatcher });
+    await response.body.dump();
+    // billing is not a target here: the hop to it carries no token (and billing answers 401).
+    expect(response.statusCode).toBe(401);
+    expect(fx.plain.requests.at(-1)!.authorization).toMatch(/^Bearer /);
+    expect(fx.billing.requests.slice(before)).toEqual([expect.objectContaining({ path: '/landed', authorized: false })]);
+  });
+
+  it('a caller that aborts while the renewed token is awaited gets its error at once', async () => {
+    const renewals: unknown[] = [];
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(renewalHangs(renewals), { targets: { [fx.plain.url]: {} } }));
+    fx.plain.reply({ status: 401 });
+    let controller: Dispatcher.DispatchController | undefined;
+    // A bare handler, as libraries built on undici write them: it aborts through the controller it was given.
+    const outcome = new Promise<unknown>((resolve) => {
+      dispatcher.dispatch({ origin: fx.plain.url, path: '/abort-renewal', method: 'GET' }, {
+        onRequestStart: (c) => void (controller = c),
+        onResponseStart: (_c, status) => resolve(`response ${status}`),
+        onResponseError: (_c, error) => resolve(error),
+      });
+    });
+    await expect.poll(() => renewals.length).toBe(1);
+    controller!.abort(new Error('the caller gave up'));
+    expect(await outcome).toMatchObject({ message: 'the caller gave up' });
+  });
+
+  it('a token failure reaches undici.request as the typed error, not as an undici error', async () => {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client({ clientSecret: 'wrong-fake-secret-value' }), { targets: fx.targets() }));
+    const error = await request(`${fx.billing.url}/x`, { dispatcher }).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(errors.UndiciError);
+    expect(error).toMatchObject({ name: 'OAuthError', error: 'invalid_client' });
+  });
+});
