@@ -8,6 +8,7 @@ export default defineConfig({
     'axios/index': 'src/axios/index.ts',
     'undici/index': 'src/undici/index.ts',
     'testing/index': 'src/testing/index.ts',
+    'redis/index': 'src/redis/index.ts',
   },
   external: ['m2m-token'],
   format: ['esm', 'cjs'],

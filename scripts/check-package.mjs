@@ -58,6 +58,9 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   for (const entry of ['m2m-token/fetch', 'm2m-token/axios', 'm2m-token/undici']) imported[entry] = await import(entry);
   checkAdapters((entry) => imported[entry], 'import');
   checkAdapters(createRequire(import.meta.url), 'require');
+  // ioredis is an optional peer the entry only uses for types: it loads without it.
+  if (typeof (await import('m2m-token/redis')).RedisTokenStore !== 'function') throw new Error('import: m2m-token/redis');
+  if (typeof createRequire(import.meta.url)('m2m-token/redis').RedisTokenStore !== 'function') throw new Error('require: m2m-token/redis');
   checkTesting(createRequire(import.meta.url)('m2m-token/testing'), 'require');
   // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
   try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { TokenClientErrorEvent } from 'm2m-token';
+import { RedisTokenStore } from 'm2m-token/redis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from './helpers/client.js';
+import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+
+// Redis trouble never breaks auth: the store throws, the client reports it and carries on without the store.
+// Each test has its own redis-server, because some stop it.
+
+const KEY = randomBytes(32).toString('base64');
+const STORE_TIMEOUT = 200;
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of cleanup.splice(0).reverse()) await close();
+});
+
+async function server(port?: number): Promise<RedisServer> {
+  const started = await startRedisServer(port);
+  cleanup.push(() => started.stop());
+  return started;
+}
+
+async function store(redisServer: RedisServer, options: RedisOptions): Promise<RedisTokenStore> {
+  const redis = new Redis({ host: '127.0.0.1', port: redisServer.port, ...options });
+  redis.on('error', () => {});
+  cleanup.push(() => redis.disconnect());
+  await once(redis, 'ready');
+  const created = new RedisTokenStore({ redis, encryptionKeys: [KEY] });
+  cleanup.push(() => created.close());
+  return created;
+}
+
+const clients = {
+  'the recommended client (no offline queue, commandTimeout)': { enableOfflineQueue: false, commandTimeout: 500 },
+  'an ioredis client with its defaults (offline queue)': {},
+};
+
+async function timed<T>(work: Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await work;
+  return [value, performance.now() - started];
+}
+
+describe('Redis stopped mid-run', () => {
+  it.each(Object.entries(clients))('callers keep getting tokens, from memory or the endpoint, within bounded time: %s', async (_name, options) => {
+    const redis = await server();
+    const events: TokenClientErrorEvent[] = [];
+    const onError = (e: TokenClientErrorEvent) => events.push(e);
+    const warm = await setup({ cache: await store(redis, options), storeTimeout: STORE_TIMEOUT, onError });
+    const coldStore = await store(redis, options);
+    expect((await warm.client.getToken()).accessToken).toBe('token-1');
+
+    await redis.stop();
+
+    // A process that has the token keeps serving it from memory without waiting on Redis.
+    const [cached, cachedMs] = await timed(Promise.all(Array.from({ length: 100 }, () => warm.client.getToken())));
+    expect(new Set(cached.map((t) => t.accessToken))).toEqual(new Set(['token-1']));
+    expect(cachedMs).toBeLessThan(STORE_TIMEOUT);
+
+    // A process that has not gets one from the endpoint after at most a few bounded store calls.
+    const cold = await setup({ cache: coldStore, storeTimeout: STORE_TIMEOUT, tokenEndpoint: warm.server.url, onError });
+    const [token, coldMs] = await timed(cold.client.getToken());
+    expect(token.accessToken).toBe('token-2');
+    expect(coldMs).toBeLessThan(10 * STORE_TIMEOUT);
+    expect(warm.server.requests).toHaveLength(2);
+
+    // A forced refresh and an invalidation still work; their store writes fail and are reported.
+    expect((await cold.client.getToken({ forceRefresh: true })).accessToken).toBe('token-3');
+    await expect(cold.client.invalidate()).resolves.toBeUndefined();
+    const operations = new Set(events.map((e) => e.operation));
+    for (const operation of ['get', 'delete']) expect(operations).toContain(operation);
+    for (const e of events) expect(e).toMatchObject({ type: 'store', error: { code: 'M2M_STORE_ERROR' } });
+  });
+});
+
+describe('Redis back after an outage', () => {
+  it('the store is used again, pub/sub included, once ioredis has reconnected', async () => {
+    const first = await server();
+    // Fast reconnects keep the test short; the store's subscriber connection inherits them through duplicate().
+    const options = { enableOfflineQueue: false, commandTimeout: 500, retryStrategy: () => 20 };
+    const [waiter, writer] = [await store(first, options), await store(first, options)];
+    await expect(waiter.waitForToken('k', 300)).resolves.toBeUndefined(); // opens the subscriber connection
+    await first.stop();
+    await expect(waiter.get('k')).rejects.toThrow();
+
+    await server(first.port);
+    await expect.poll(() => waiter.get('k').then(() => 'up', () => 'down'), { timeout: 5_000 }).toBe('up');
+    await expect.poll(() => waiter.waitForToken('k', 10).then(() => 'subscribed', () => 'polling'), { timeout: 5_000 }).toBe('subscribed');
+    const waited = waiter.waitForToken('k', 10_000);
+    setTimeout(() => void writer.set('k', { accessToken: 'after-outage', tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }, 60_000), 50);
+    const [token, ms] = await timed(waited);
+    expect(token?.accessToken).toBe('after-outage');
+    expect(ms).toBeLessThan(5_000); // woken by the message, not by the end of the wait
+  });
+});
+
+describe('a slow Redis', () => {
+  it.each([
+    ['without commandTimeout: bounded by storeTimeout', { enableOfflineQueue: false }, /storeTimeout/],
+    ['with commandTimeout below storeTimeout: bounded by it', { enableOfflineQueue: false, commandTimeout: 100 }, /failed/],
+  ] as const)('does not hold getToken for the length of a CLIENT PAUSE (%s)', async (_name, options, reason) => {
+    const redis = await server();
+    const events: TokenClientErrorEvent[] = [];
+    const { client } = await setup({ cache: await store(redis, options), storeTimeout: STORE_TIMEOUT, onError: (e) => events.push(e) });
+    const admin = new Redis({ host: '127.0.0.1', port: redis.port });
+    cleanup.push(() => admin.disconnect());
+    admin.on('error', () => {});
+    expect(await admin.call('CLIENT', 'PAUSE', '2000')).toBe('OK');
+
+    const [token, ms] = await timed(client.getToken());
+    expect(token.accessToken).toBe('token-1');
+    expect(ms).toBeLessThan(1_500); // the pause lasts 2 000 ms
+    expect(events[0]).toMatchObject({ type: 'store', operation: 'get', error: { code: 'M2M_STORE_ERROR' } });
+    expect(events[0]!.error.message).toMatch(reason);
+  });
+});
