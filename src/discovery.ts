@@ -14,6 +14,13 @@ export interface ServerMetadata {
   mtlsTokenEndpoint: URL | undefined;
 }
 
+// Metadata that names another issuer: refused, and not a reason to try the other well-known location.
+const issuerMismatches = new WeakSet<Error>();
+const mismatch = (error: TokenResponseError) => {
+  issuerMismatches.add(error);
+  return error;
+};
+
 /** How long fetched metadata is trusted before it is fetched again. */
 export const METADATA_TTL: Milliseconds = 60 * 60 * 1000;
 
@@ -48,7 +55,7 @@ export function parseMetadata(response: HttpResponse, url: URL, expectedIssuer: 
   if (m === null || typeof m !== 'object') throw fail('did not answer with a JSON object');
   // Identical per RFC 8414 §3.3, but for one trailing slash: Auth0's issuer ends in one, users often drop it.
   if (typeof m.issuer !== 'string' || m.issuer.replace(/\/$/, '') !== expectedIssuer.replace(/\/$/, '')) {
-    throw fail(`names issuer ${JSON.stringify(m.issuer)}, not the configured ${JSON.stringify(expectedIssuer)} (a mismatch could mean a spoofed or misconfigured server)`);
+    throw mismatch(fail(`names issuer ${JSON.stringify(m.issuer)}, not the configured ${JSON.stringify(expectedIssuer)} (a mismatch could mean a spoofed or misconfigured server)`));
   }
   const endpoint = (value: unknown, name: string): URL | undefined => {
     if (value === undefined) return undefined;
@@ -94,10 +101,11 @@ export class Discovery {
     this.#userAgent = userAgent;
   }
 
-  metadata(): Promise<ServerMetadata> {
+  /** The metadata; a fetch it has to start ends by `deadline` (a `performance.now()` time). */
+  metadata(deadline: number): Promise<ServerMetadata> {
     const current = this.#current;
     if (current && performance.now() - current.fetchedAt < METADATA_TTL) return current.metadata;
-    const metadata = this.#fetch();
+    const metadata = this.#fetch(deadline);
     const entry = { metadata, fetchedAt: performance.now() };
     this.#current = entry;
     metadata.catch(() => {
@@ -111,7 +119,7 @@ export class Discovery {
     this.#current = undefined;
   }
 
-  async #fetch(): Promise<ServerMetadata> {
+  async #fetch(deadline: number): Promise<ServerMetadata> {
     let lastError: unknown;
     for (const url of metadataUrls(this.#issuer)) {
       const request: HttpRequest = {
@@ -121,11 +129,16 @@ export class Discovery {
         label: 'discovery document at',
       };
       try {
-        return await this.#transport.send(() => request, (response) => parseMetadata(response, url, this.#configured, this.#allowInsecureHttp));
+        return await this.#transport.send(
+          () => request,
+          (response) => parseMetadata(response, url, this.#configured, this.#allowInsecureHttp),
+          deadline,
+        );
       } catch (error) {
         lastError = error;
-        // A 404 or a non-metadata answer at the RFC 8414 location: try the OpenID one. Anything else is final.
-        if (!(error instanceof TokenResponseError && error.code === ErrorCode.DISCOVERY_FAILED && error.status !== 200)) break;
+        // A 404, or anything but metadata, at the RFC 8414 location (a catch-all web page answers 200 with
+        // HTML): try the OpenID one. Metadata naming another issuer is final, as are network failures.
+        if (!(error instanceof TokenResponseError && error.code === ErrorCode.DISCOVERY_FAILED) || issuerMismatches.has(error)) break;
       }
     }
     throw lastError;

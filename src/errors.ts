@@ -26,6 +26,8 @@ export const ErrorCode = {
   CLIENT_CLOSED: 'M2M_CLIENT_CLOSED',
   /** Server metadata (RFC 8414 / OpenID Discovery) for `issuer` could not be fetched or does not fit. */
   DISCOVERY_FAILED: 'M2M_DISCOVERY_FAILED',
+  /** A failure the client did not foresee (a bug, or a broken dependency); `cause` has the original. */
+  UNEXPECTED: 'M2M_UNEXPECTED_ERROR',
   /** A `TokenStore` threw or timed out. Reported through `onError`, never thrown by `getToken()`. */
   STORE_ERROR: 'M2M_STORE_ERROR',
 } as const;
@@ -57,6 +59,8 @@ export class TokenClientError extends Error {
   readonly endpoint?: string;
   /** How many HTTP attempts were made before this error, when a request was sent. */
   attempts?: number;
+  /** How long the server asked to wait (`Retry-After`, `x-ratelimit-reset`), in ms, when it said. */
+  retryAfter?: number;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

@@ -10,6 +10,7 @@ import {
 import { ConfigurationError, type TokenClientError } from './errors.js';
 import { isTokenStore, type TokenStore } from './stores/token-store.js';
 import { normalizeTokenParams, type TokenParams } from './token-params.js';
+import type { GetTokenOptions } from './token-source.js';
 import type { TlsCredentials } from './transport.js';
 import { systemClock, type Clock, type Milliseconds } from './types.js';
 
@@ -436,12 +437,15 @@ function resolveClock(value: unknown): Clock {
   return value as Clock;
 }
 
-/** A duration in ms: a finite number ≥ min (0 unless said), at most one year. */
+// The longest delay setTimeout can hold (about 24.8 days); past it, Node fires at once.
+const MAX_DURATION = 2_147_483_647;
+
+/** A duration in ms: a finite number ≥ min (0 unless said), at most MAX_DURATION. */
 function duration(value: unknown, option: string, fallback: Milliseconds, { min = 0 } = {}): Milliseconds {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 31_536_000_000) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_DURATION) {
     const hint = typeof value === 'string' ? ' (durations are numbers of milliseconds, e.g. 10_000)' : '';
-    throw new ConfigurationError(option, `must be a number of milliseconds from ${min} to one year, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}${hint}`);
+    throw new ConfigurationError(option, `must be a number of milliseconds from ${min} to ${MAX_DURATION} (about 24.8 days), got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}${hint}`);
   }
   return value;
 }
@@ -461,4 +465,29 @@ function optionalBoolean(value: unknown, option: string): boolean | undefined {
 function optionalFunction<T>(value: T | undefined, option: string): T | undefined {
   if (value === undefined || typeof value === 'function') return value;
   throw new ConfigurationError(option, 'must be a function');
+}
+
+const CALL_OPTIONS = ['audience', 'organization', 'scope', 'resource', 'extraParams', 'forceRefresh', 'signal'];
+
+/** Checks the shape of per-call options (names and types); the values are checked where they are normalized. */
+export function checkCallOptions(options: GetTokenOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('getToken', 'options must be an object such as { audience }');
+  }
+  for (const name in options) {
+    switch (name) {
+      case 'audience': case 'organization': case 'scope': case 'resource': case 'extraParams': case 'forceRefresh': case 'signal':
+        continue;
+      default:
+        throw new ConfigurationError(`getToken.${name}`, `unknown option; getToken takes ${CALL_OPTIONS.join(', ')}`);
+    }
+  }
+  const { signal } = options;
+  // Duck-typed so a signal from another realm or a polyfill works.
+  if (signal !== undefined && (signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+    throw new ConfigurationError('getToken.signal', 'must be an AbortSignal');
+  }
+  if (options.forceRefresh !== undefined && typeof options.forceRefresh !== 'boolean') {
+    throw new ConfigurationError('getToken.forceRefresh', 'must be true or false');
+  }
 }

@@ -55,7 +55,7 @@ export function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined)
   });
 }
 
-function abortedError(signal: AbortSignal): TokenRequestError {
+export function abortedError(signal: AbortSignal): TokenRequestError {
   return new TokenRequestError(ErrorCode.ABORTED, 'getToken() was aborted by its signal; a request shared with other callers goes on.', {
     cause: signal.reason,
   });

@@ -3,28 +3,35 @@ import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
-import { ConfigurationError, ErrorCode, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
+import { ErrorCode, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
-import { resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
-import { SingleFlight, waitFor } from './single-flight.js';
+import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
+import { abortedError, SingleFlight, waitFor } from './single-flight.js';
 import { SharedStore } from './stores/shared-store.js';
 import type { StoredToken } from './stores/token-store.js';
 import { mergeTokenParams, type TokenParams } from './token-params.js';
 import { buildTokenRequest, defaultUserAgent } from './token-request.js';
 import { parseTokenResponse, type ResponseContext } from './token-response.js';
 import { createToken, type GetTokenOptions, type Token, type TokenSource } from './token-source.js';
-import { closedError, Transport } from './transport.js';
+import { closedError, Transport, unexpectedError } from './transport.js';
 import { systemClock } from './types.js';
 
 interface CacheEntry extends TokenSchedule {
   token: Token;
   /** Made once: a cached call hands out this same settled promise instead of allocating one. */
   resolved: Promise<Token>;
+  /** Background refreshes that failed in a row; each one pushes `refreshAt` further out. */
+  refreshFailures: number;
 }
 
 interface FlightState {
   /** True once the flight's token can only come from the token endpoint (not a possibly older stored copy). */
   fresh: boolean;
+  /**
+   * Set when a forced refresh or invalidate() overtook this flight: its token still goes to the callers that
+   * waited for it, but it must not be cached over what replaced it (it may be the very token being dropped).
+   */
+  superseded: boolean;
 }
 
 /**
@@ -80,6 +87,8 @@ export class TokenClient implements TokenSource {
       } catch (error) {
         return Promise.reject(error as Error);
       }
+      // Checked before any flight starts: an aborted caller must not cause a request.
+      if (options.signal?.aborted) return Promise.reject(abortedError(options.signal));
       if (options.forceRefresh === true) return this.#join(key, params, true, options.signal);
     }
     const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache.get(key);
@@ -87,7 +96,7 @@ export class TokenClient implements TokenSource {
       const now = this.#now();
       if (now < entry.refreshAt) return entry.resolved;
       if (now < entry.usableUntil) {
-        this.#refreshInBackground(key, params);
+        this.#refreshInBackground(key, params, entry);
         return entry.resolved;
       }
     }
@@ -115,6 +124,8 @@ export class TokenClient implements TokenSource {
       }
     }
     this.#forget(key);
+    const flight = this.#flights.get(key);
+    if (flight) flight.meta.superseded = true;
     return this.#shared ? this.#shared.delete(key) : Promise.resolve();
   }
 
@@ -125,7 +136,7 @@ export class TokenClient implements TokenSource {
   }
 
   #entryFor(token: Token): CacheEntry {
-    return { token, resolved: Promise.resolve(token), ...scheduleToken(token, this.#options.expiry) };
+    return { token, resolved: Promise.resolve(token), refreshFailures: 0, ...scheduleToken(token, this.#options.expiry) };
   }
 
   /** Per-call options → cache key, memoized (see CallKeyMemo); extraParams are rare and not memoized. */
@@ -155,10 +166,9 @@ export class TokenClient implements TokenSource {
     return cacheKey(this.#options.endpoint.id, this.#options.credentials.clientId, params);
   }
 
-  /** Where and how to ask: fixed at construction, or from the issuer's metadata (fetched once, shared). */
-  async #endpoint(): Promise<EndpointInfo> {
-    if (this.#staticEndpoint) return this.#staticEndpoint;
-    const metadata = await this.#discovery!.metadata();
+  /** Where and how to ask, from the issuer's metadata (fetched once, shared). */
+  async #discoveredEndpoint(deadline: number): Promise<EndpointInfo> {
+    const metadata = await this.#discovery!.metadata(deadline);
     const o = this.#options;
     // RFC 8705 §5: a request that carries a client certificate goes to the mTLS alias when there is one.
     const url = (o.transport.tls && metadata.mtlsTokenEndpoint) || metadata.tokenEndpoint;
@@ -187,60 +197,61 @@ export class TokenClient implements TokenSource {
     let flight = this.#flights.get(key);
     // A forced refresh must not be served a stored copy of the token it is replacing.
     if (flight === undefined || (force && !flight.meta.fresh)) {
-      const state: FlightState = { fresh: force };
-      flight = this.#flights.start(key, state, () => this.#obtain(key, params, state));
+      if (flight) flight.meta.superseded = true;
+      flight = this.#startFlight(key, params, force);
     }
     return waitFor(flight.promise, signal);
   }
 
-  #refreshInBackground(key: string, params: TokenParams): void {
+  #startFlight(key: string, params: TokenParams, force: boolean) {
+    const state: FlightState = { fresh: force, superseded: false };
+    return this.#flights.start(key, state, () => this.#obtain(key, params, state));
+  }
+
+  #refreshInBackground(key: string, params: TokenParams, entry: CacheEntry): void {
     if (this.#flights.get(key) !== undefined) return;
-    const state: FlightState = { fresh: false };
-    this.#flights.start(key, state, () => this.#obtain(key, params, state)).promise.catch((error: unknown) => {
-      // The cached token is still usable; the next call past refreshAt tries again.
-      this.#report({ type: 'refresh', error: asClientError(error) });
+    this.#startFlight(key, params, false).promise.catch((error: unknown) => {
+      const failure = asClientError(error);
+      // The cached token is still usable. Try again after a pause, not on every call (that would hammer a
+      // struggling server, and burn quota, exactly when it is failing): Retry-After when the server gave
+      // one, else 1 s doubling per failure up to 30 s, and never past the point the token stops being usable.
+      entry.refreshFailures += 1;
+      const pause = failure.retryAfter ?? Math.min(30_000, 1_000 * 2 ** (entry.refreshFailures - 1));
+      entry.refreshAt = Math.min(entry.usableUntil, this.#now() + pause);
+      this.#report({ type: 'refresh', error: failure });
     });
   }
 
-  async #obtain(key: string, params: TokenParams, state: FlightState): Promise<Token> {
+  #obtain(key: string, params: TokenParams, state: FlightState): Promise<Token> {
     const shared = this.#shared;
     if (shared === undefined || state.fresh) return this.#fetch(key, params, state);
-    const leaseTtl = Math.min(this.#options.transport.totalTimeout, MAX_LEASE_TTL);
-    // Wait for the fleet's lease holder in short slices, trying for the lease between them: a holder that died
-    // lets its lease expire and the next slice takes over. Past a bound, or on store trouble, fetch on our own.
-    const giveUpAt = performance.now() + 2 * leaseTtl;
-    do {
-      const found = this.#usable(key, await shared.get(key));
-      if (found) return found;
-      if (!shared.leases) break;
-      const lease = await shared.acquireLease(key, leaseTtl);
-      if (lease === undefined) break;
-      if (lease !== null) {
-        try {
-          return this.#usable(key, await shared.get(key)) ?? (await this.#fetch(key, params, state, true));
-        } finally {
-          await shared.release(lease);
-        }
-      }
-      const waited = this.#usable(key, await shared.waitForToken(key, LEASE_WAIT_SLICE));
-      if (waited) return waited;
-    } while (performance.now() < giveUpAt);
-    return this.#fetch(key, params, state);
+    return shared.obtain(key, {
+      accept: (stored) => this.#usable(key, stored, state),
+      fetch: (asLeaseHolder) => this.#fetch(key, params, state, asLeaseHolder),
+      // Long enough for the holder's whole request, retries and Retry-After waits included.
+      leaseTtl: this.#options.transport.totalTimeout + LEASE_MARGIN,
+      checkOpen: () => {
+        if (this.#closed) throw closedError();
+      },
+    });
   }
 
   /** Requests a token from the endpoint, caches it, and writes it to the shared store (awaited for a lease holder). */
   async #fetch(key: string, params: TokenParams, state: FlightState, awaitStore = false): Promise<Token> {
     state.fresh = true;
     const o = this.#options;
-    const endpoint = await this.#endpoint();
+    // One deadline for the whole request, discovery included.
+    const deadline = performance.now() + o.transport.totalTimeout;
     let token: Token;
     try {
+      const endpoint = this.#staticEndpoint ?? (await this.#discoveredEndpoint(deadline));
       const { url, auth } = endpoint;
       token = await this.#transport.send(
         auth
           ? () => buildTokenRequest(url, auth, params, this.#userAgent)
           : async () => buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
-        (response) => parseTokenResponse(response, endpoint.responseContext),
+        (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
+        deadline,
       );
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
@@ -248,7 +259,7 @@ export class TokenClient implements TokenSource {
       throw error;
     }
     const entry = this.#entryFor(token);
-    this.#remember(key, entry);
+    if (!state.superseded) this.#remember(key, entry);
     const ttl = entry.usableUntil - this.#now();
     if (this.#shared && !this.#closed && ttl > 0) {
       const written = this.#shared.set(key, toStored(token), ttl);
@@ -258,12 +269,12 @@ export class TokenClient implements TokenSource {
   }
 
   /** A stored token this client may hand out and need not refresh yet, now cached in memory; else undefined. */
-  #usable(key: string, stored: StoredToken | undefined): Token | undefined {
+  #usable(key: string, stored: StoredToken | undefined, state: FlightState): Token | undefined {
     if (stored === undefined || !this.#options.allowedTokenTypes.includes(stored.tokenType.toLowerCase())) return undefined;
     const token = createToken(stored);
     const entry = this.#entryFor(token);
     if (this.#now() >= entry.refreshAt) return undefined;
-    this.#remember(key, entry);
+    if (!state.superseded) this.#remember(key, entry);
     return token;
   }
 
@@ -315,42 +326,14 @@ function usesDefaults(o: GetTokenOptions): boolean {
     o.resource === undefined && o.extraParams === undefined;
 }
 
-const CALL_OPTIONS = ['audience', 'organization', 'scope', 'resource', 'extraParams', 'forceRefresh', 'signal'];
-
-function checkCallOptions(options: GetTokenOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigurationError('getToken', 'options must be an object such as { audience }');
-  }
-  for (const name in options) {
-    switch (name) {
-      case 'audience': case 'organization': case 'scope': case 'resource': case 'extraParams': case 'forceRefresh': case 'signal':
-        continue;
-      default:
-        throw new ConfigurationError(`getToken.${name}`, `unknown option; getToken takes ${CALL_OPTIONS.join(', ')}`);
-    }
-  }
-  const { signal } = options;
-  // Duck-typed so a signal from another realm or a polyfill works.
-  if (signal !== undefined && (signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
-    throw new ConfigurationError('getToken.signal', 'must be an AbortSignal');
-  }
-  if (options.forceRefresh !== undefined && typeof options.forceRefresh !== 'boolean') {
-    throw new ConfigurationError('getToken.forceRefresh', 'must be true or false');
-  }
-}
-
 function toStored(token: Token): StoredToken {
   const { accessToken, tokenType, expiresIn, expiresAt, scope, raw } = token;
   return { accessToken, tokenType, expiresIn, expiresAt, scope, raw: { ...raw } };
 }
 
-// A lease outliving this is presumed dead: another process takes over rather than wait on it.
-const MAX_LEASE_TTL = 10_000;
-// How long a waiter waits for the holder's token before checking the lease again.
-const LEASE_WAIT_SLICE = 200;
+// Added to totalTimeout for the fleet lease: the holder's request may take all of totalTimeout.
+const LEASE_MARGIN = 1_000;
 
 function asClientError(error: unknown): TokenClientError {
-  return error instanceof TokenClientError
-    ? error
-    : new TokenClientError(ErrorCode.NETWORK_ERROR, 'Background refresh failed unexpectedly.', { cause: error });
+  return error instanceof TokenClientError ? error : unexpectedError(error);
 }

@@ -14,12 +14,13 @@ export function buildTokenRequest(url: URL, auth: ClientAuthParts, params: Token
     'user-agent': userAgent,
   };
   if (auth.authorization !== undefined) headers.authorization = auth.authorization;
+  const assertion = auth.form.find(([name]) => name === 'client_assertion')?.[1];
   if (params.audience !== undefined) form.append('audience', params.audience);
   if (params.organization !== undefined) form.append('organization', params.organization);
   if (params.scope.length > 0) form.append('scope', params.scope.join(' '));
   for (const resource of params.resource) form.append('resource', resource);
   for (const [name, values] of params.extraParams) for (const value of values) form.append(name, value);
-  return { url, method: 'POST', headers, body: form.toString() };
+  return { url, method: 'POST', headers, body: form.toString(), ...(assertion ? { secrets: [assertion] } : {}) };
 }
 
 export function defaultUserAgent(product: string | undefined): string {

@@ -22,7 +22,9 @@ export interface ResponseContext {
 }
 
 /** Turns a token endpoint response into a {@link Token} or a typed error (RFC 6749 §5.1, §5.2). */
-export function parseTokenResponse(response: HttpResponse, ctx: ResponseContext): Token {
+export function parseTokenResponse(response: HttpResponse, context: ResponseContext, requestSecrets?: readonly string[]): Token {
+  // The request's own secrets too (a signed client assertion): a server may echo them in an error.
+  const ctx = requestSecrets?.length ? { ...context, secrets: [...context.secrets, ...requestSecrets] } : context;
   const { status } = response;
   if (status < 200 || status > 299) throw errorForStatus(response, ctx);
 

@@ -8,6 +8,29 @@ import type { Clock, Milliseconds } from './types.js';
 let retryModule: Promise<typeof import('p-retry').default> | undefined;
 const loadRetry = () => (retryModule ??= import('p-retry').then((m) => m.default));
 
+export function unexpectedError(cause: unknown): TokenClientError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const what = cause instanceof Error ? `${cause.name}${typeof code === 'string' ? ` ${code}` : ''}` : typeof cause;
+  return new TokenClientError(
+    ErrorCode.UNEXPECTED,
+    `Getting a token failed unexpectedly (${what}); see the cause, and report it if it looks like a bug in m2m-token.`,
+    { cause },
+  );
+}
+
+// Connection failures that another try will not fix: a name that does not resolve, a certificate that does
+// not verify. Retrying them only delays the error.
+const PERMANENT_NETWORK_CODES = new Set([
+  'ENOTFOUND', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+]);
+
+function isPermanentNetworkError(error: TokenClientError): boolean {
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code);
+}
+
 /** Bodies larger than this are refused: a token response is a few KiB at most. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -36,6 +59,8 @@ export interface HttpRequest {
   body?: string;
   /** What messages call the other end. @default 'token endpoint' */
   label?: string;
+  /** Values of this request to scrub from anything the server echoes back (a signed client assertion). */
+  secrets?: readonly string[];
 }
 
 /**
@@ -59,6 +84,8 @@ export class Transport {
 
   /** undici is loaded with the first request, not at import: it is most of the package's import cost. */
   #getDispatcher(): Dispatcher | Promise<Dispatcher> {
+    // Never create an Agent after close(): nothing would close it.
+    if (this.#closing.signal.aborted) throw closedError();
     this.#dispatcher ??= import('undici').then(({ Agent }) => {
       this.#ownAgent = new Agent({ connect: { timeout: this.#config.timeout, ...this.#config.tls } });
       this.#dispatcher = this.#ownAgent;
@@ -71,39 +98,52 @@ export class Transport {
    * Sends the request `build` makes (called again for each attempt, so a signed client assertion is fresh
    * every time) and returns what `handle` makes of the response.
    */
-  async send<T>(build: () => HttpRequest | Promise<HttpRequest>, handle: (response: HttpResponse) => T): Promise<T> {
-    const { retry, totalTimeout } = this.#config;
+  async send<T>(
+    build: () => HttpRequest | Promise<HttpRequest>,
+    handle: (response: HttpResponse, request: HttpRequest) => T,
+    deadline = performance.now() + this.#config.totalTimeout,
+  ): Promise<T> {
+    const { retry } = this.#config;
     const closing = this.#closing.signal;
     if (closing.aborted) throw closedError();
-    const deadline = performance.now() + totalTimeout;
     let attempts = 0;
     let lastResponse: HttpResponse | undefined;
+    const attempt = async () => {
+      attempts += 1;
+      lastResponse = undefined;
+      const request = await build();
+      lastResponse = await this.#attempt(request, deadline, attempts);
+      return handle(lastResponse, request);
+    };
     try {
+      // The first attempt runs bare: the retry machinery costs a few µs a call and is needed only on failure.
+      try {
+        return await attempt();
+      } catch (error) {
+        if (retry.retries === 0 || closing.aborted) throw error;
+        const delay = this.#retryDelay(error as Error, lastResponse, 1);
+        if (delay === undefined || performance.now() + delay >= deadline) throw error;
+        await sleep(delay, closing);
+      }
       const pRetry = await loadRetry();
-      return await pRetry(
-        async () => {
-          attempts += 1;
-          lastResponse = undefined;
-          lastResponse = await this.#attempt(await build(), deadline, attempts);
-          return handle(lastResponse);
+      return await pRetry(attempt, {
+        retries: retry.retries - 1,
+        // p-retry's own backoff can do neither full jitter nor Retry-After: its delay is 0 and we wait here.
+        minTimeout: 0,
+        signal: closing,
+        shouldRetry: async ({ error }) => {
+          const delay = this.#retryDelay(error, lastResponse, attempts);
+          if (delay === undefined || performance.now() + delay >= deadline) return false;
+          await sleep(delay, closing);
+          return true;
         },
-        {
-          retries: retry.retries,
-          // p-retry's own backoff can do neither full jitter nor Retry-After: its delay is 0 and we wait here.
-          minTimeout: 0,
-          signal: closing,
-          shouldRetry: async ({ error, attemptNumber }) => {
-            const delay = this.#retryDelay(error, lastResponse, attemptNumber);
-            if (delay === undefined || performance.now() + delay >= deadline) return false;
-            await sleep(delay, closing);
-            return true;
-          },
-        },
-      );
+      });
     } catch (error) {
       // One error object per request, not the shared abort reason, so each carries its own attempts.
-      const failure = closing.aborted ? closedError() : error;
-      if (failure instanceof TokenClientError) failure.attempts = attempts;
+      const failure = closing.aborted ? closedError() : error instanceof TokenClientError ? error : unexpectedError(error);
+      failure.attempts = attempts;
+      const asked = lastResponse ? retryAfter(lastResponse, this.#config.clock.now()) : undefined;
+      if (asked !== undefined) failure.retryAfter = asked;
       throw failure;
     }
   }
@@ -113,11 +153,14 @@ export class Transport {
     const { retry } = this.#config;
     if (!(error instanceof TokenClientError)) return undefined;
     if (response === undefined) {
-      const transient = error.code === ErrorCode.NETWORK_ERROR || (error.code === ErrorCode.TIMEOUT && !isDeadline(error));
+      const transient =
+        (error.code === ErrorCode.NETWORK_ERROR && !isPermanentNetworkError(error)) ||
+        (error.code === ErrorCode.TIMEOUT && !isDeadline(error));
       return transient ? backoff(retry, attemptNumber) : undefined;
     }
     const { status } = response;
-    if (!(status === 408 || status === 429 || status >= 500)) return undefined;
+    // 501 Not Implemented and 505 HTTP Version Not Supported will answer the same next time.
+    if (!(status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505))) return undefined;
     const asked = retryAfter(response, this.#config.clock.now());
     if (asked === undefined) return backoff(retry, attemptNumber);
     return asked <= retry.maxRetryAfter ? asked : undefined;
@@ -126,6 +169,10 @@ export class Transport {
   async #attempt(request: HttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
     const endpoint = request.url.origin;
     const label = `${request.label ?? 'token endpoint'} ${endpoint}`;
+    // Loading undici (the first request only) does not count against the attempt's timeout.
+    const pending = this.#getDispatcher();
+    const dispatcher = pending instanceof Promise ? await pending : pending;
+    if (this.#closing.signal.aborted) throw closedError();
     const budget = Math.min(this.#config.timeout, deadline - performance.now());
     const byDeadline = budget < this.#config.timeout;
     const controller = new AbortController();
@@ -138,8 +185,7 @@ export class Transport {
     const sentAt = this.#config.clock.now();
     try {
       const { url } = request;
-      const dispatcher = this.#getDispatcher();
-      const response = await (dispatcher instanceof Promise ? await dispatcher : dispatcher).request({
+      const response = await dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: request.method,

@@ -57,7 +57,7 @@ describe('expiry and refresh-ahead (injected clock)', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it('a failed background refresh does not fail callers, is reported, and is retried on the next call', async () => {
+  it('a failed background refresh does not fail callers, is reported, and is retried after a pause', async () => {
     const clock = new ManualClock();
     const events: TokenClientErrorEvent[] = [];
     const { server, client } = await setup({ clock, refreshAhead: 10 * MIN, retry: false, onError: (e) => events.push(e) });
@@ -69,10 +69,33 @@ describe('expiry and refresh-ahead (injected clock)', () => {
     await expect.poll(() => events.length).toBe(1);
     expect(events[0]).toMatchObject({ type: 'refresh', error: { code: 'M2M_OAUTH_ERROR', status: 503 } });
 
+    // Within the pause (1 s after a first failure) calls get the cached token and send nothing.
     server.respond((_req, res) => json(res, 200, { access_token: 'renewed', token_type: 'Bearer', expires_in: 3600 }));
+    for (let i = 0; i < 20; i++) expect((await client.getToken()).accessToken).toBe(first.accessToken);
+    expect(server.requests).toHaveLength(2);
+    clock.advance(1_000);
     expect((await client.getToken()).accessToken).toBe(first.accessToken);
     await requestsReach(server, 3);
     await expect.poll(async () => (await client.getToken()).accessToken).toBe('renewed');
+  });
+
+  it("waits as long as the server's Retry-After before refreshing again, so a throttled server is not hammered", async () => {
+    const clock = new ManualClock();
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ clock, refreshAhead: 10 * MIN, retry: false, onError: (e) => events.push(e) });
+    const first = await client.getToken();
+    clock.advance(55 * MIN);
+    server.respond((_req, res) => json(res, 429, { error: 'too_many_requests' }, { 'retry-after': '120' }));
+    await client.getToken();
+    await expect.poll(() => events.length).toBe(1);
+    expect(events[0]!.error.retryAfter).toBe(120_000);
+    for (let i = 0; i < 200; i++) expect((await client.getToken()).accessToken).toBe(first.accessToken);
+    clock.advance(119_000);
+    await client.getToken();
+    expect(server.requests).toHaveLength(2);
+    clock.advance(1_000);
+    await client.getToken();
+    await requestsReach(server, 3);
   });
 
   it('uses the JWT exp when expires_in is missing, else defaultLifetime', async () => {

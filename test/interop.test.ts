@@ -177,6 +177,19 @@ describe('the client assertion (RFC 7523 §3)', () => {
     expect(JSON.parse(Buffer.from(assertions[0]!.split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: 'RS256', kid: 'k1' });
   });
 
+  it('is redacted from an error description that echoes it', async () => {
+    network.use(
+      http.post('https://echo.example.com/token', async ({ request }) => {
+        const assertion = new URLSearchParams(await request.text()).get('client_assertion');
+        return HttpResponse.json({ error: 'invalid_client', error_description: `bad assertion ${assertion}` }, { status: 401 });
+      }),
+    );
+    const c = new TokenClient({ tokenEndpoint: 'https://echo.example.com/token', clientId: 'm2m-app', clientAssertion: { key: keys.ec.privateKey }, retry: false });
+    open.push(c);
+    const error = await c.getToken().catch((e: unknown) => e);
+    expect(error).toMatchObject({ error: 'invalid_client', errorDescription: 'bad assertion [REDACTED]' });
+  });
+
   it('takes an audience override', async () => {
     assertions.length = 0;
     const c = new TokenClient({ domain: 'tenant.auth0.com', clientId: 'm2m-app', clientAssertion: { key: keys.ec.privateKey, audience: 'https://custom/' } });
@@ -225,6 +238,41 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
     // Given only a secret, it uses client_secret_basic, which the server lists.
     const basic = client({ issuer: as.issuer, clientId: 'basic', clientSecret: BASIC_SECRET });
     await verify((await basic.getToken()).accessToken, as, 'basic');
+  });
+
+  it('falls back to openid-configuration when the RFC 8414 location answers a web page with 200', async () => {
+    const network = mockNetwork(
+      http.get('https://spa.example.com/.well-known/oauth-authorization-server', () => new HttpResponse('<html>app</html>', { headers: { 'content-type': 'text/html' } })),
+      http.get('https://spa.example.com/.well-known/openid-configuration', () =>
+        HttpResponse.json({ issuer: 'https://spa.example.com', token_endpoint: 'https://spa.example.com/token' }),
+      ),
+      http.post('https://spa.example.com/token', () => HttpResponse.json({ access_token: 'via-openid', token_type: 'Bearer', expires_in: 60 })),
+    );
+    await network.enable();
+    try {
+      const c = new TokenClient({ issuer: 'https://spa.example.com', clientId: 'x', clientSecret: 'y', retry: false });
+      open.push(c);
+      expect((await c.getToken()).accessToken).toBe('via-openid');
+    } finally {
+      network.disable();
+    }
+  });
+
+  it('discovery and the token request share one totalTimeout', async () => {
+    const network = mockNetwork(
+      http.get('https://slow.example.com/.well-known/*', () => new Promise<never>(() => {})),
+    );
+    await network.enable();
+    try {
+      const c = new TokenClient({ issuer: 'https://slow.example.com', clientId: 'x', clientSecret: 'y', timeout: 150, totalTimeout: 400, retry: { retries: 10, baseDelay: 1 } });
+      open.push(c);
+      const started = performance.now();
+      await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_TIMEOUT' });
+      // Each well-known location used to get a totalTimeout of its own, and the token request another.
+      expect(performance.now() - started).toBeLessThan(750);
+    } finally {
+      network.disable();
+    }
   });
 
   it('refuses metadata whose issuer differs from the configured one', async () => {

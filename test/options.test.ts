@@ -167,6 +167,10 @@ describe('TokenClient options: durations and limits', () => {
   it.each([[0], [-1], [1.5]])('refuses cache.max %j', (max) => {
     expectInvalidOption({ ...base, cache: { max } }, 'cache.max');
   });
+
+  it('refuses a duration setTimeout cannot hold (over 2^31 − 1 ms)', () => {
+    expectInvalidOption({ ...base, timeout: 30 * 24 * 3_600_000 }, 'timeout');
+  });
 });
 
 describe('TokenClient options: extraParams', () => {

@@ -40,6 +40,19 @@ describe('retries', () => {
     },
   );
 
+  it.each([501, 505])('does not retry HTTP %i, which will answer the same next time', async (code) => {
+    const { server, client } = await setup();
+    server.respond(status(code));
+    await expect(client.getToken()).rejects.toMatchObject({ status: code, attempts: 1 });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('puts the Retry-After the server asked for on the error', async () => {
+    const { server, client } = await setup({ retry: { retries: 1, maxRetryAfter: 1_000 } });
+    server.respond(status(429, { error: 'too_many_requests' }, { 'retry-after': '60' }));
+    await expect(client.getToken()).rejects.toMatchObject({ status: 429, retryAfter: 60_000 });
+  });
+
   it('retry: false makes a single attempt', async () => {
     const { server, client } = await setup({ retry: false });
     server.respond(status(503));

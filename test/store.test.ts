@@ -117,6 +117,57 @@ class LeasingStore extends RecordingStore {
   }
 }
 
+describe('TokenStore races', () => {
+  /** A store whose reads take a while and return an old token, as a slow Redis would. */
+  const staleStore = () => {
+    const store = new RecordingStore();
+    const old = { accessToken: 'OLD-REVOKED', tokenType: 'Bearer', expiresIn: 3_600_000, expiresAt: Date.now() + 3_600_000 };
+    store.get = async () => {
+      store.calls.push('get');
+      await new Promise((r) => setTimeout(r, 80));
+      return old;
+    };
+    return store;
+  };
+
+  it('a forceRefresh that overtakes a slow store read is not undone by the stale token', async () => {
+    const { server, client } = await setup({ cache: staleStore() });
+    const reading = client.getToken();
+    const forced = await client.getToken({ forceRefresh: true });
+    expect(forced.accessToken).toBe('token-1');
+    expect((await reading).accessToken).toBe('OLD-REVOKED');
+    expect((await client.getToken()).accessToken).toBe('token-1');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('an invalidate() during a slow store read is not undone by the token read', async () => {
+    const store = staleStore();
+    const { client } = await setup({ cache: store });
+    const reading = client.getToken();
+    await client.invalidate();
+    await reading;
+    // The stale read was not cached in memory: the next call asks the store again.
+    const reads = store.calls.filter((c) => c === 'get').length;
+    await client.getToken();
+    expect(store.calls.filter((c) => c === 'get').length).toBe(reads + 1);
+  });
+
+  it.each([
+    ['scope null (a SQL column)', { scope: null, raw: null }, true],
+    ['scope not a list', { scope: 42 }, false],
+    ['raw an array', { raw: [1] }, false],
+  ])('a stored value with %s is used or reported, never a TypeError', async (_name, extra, usable) => {
+    const store = new RecordingStore();
+    const events: TokenClientErrorEvent[] = [];
+    store.get = async () => ({ accessToken: 'stored', tokenType: 'Bearer', expiresIn: 3_600_000, expiresAt: Date.now() + 3_600_000, ...extra }) as unknown as StoredToken;
+    const { server, client } = await setup({ cache: store, onError: (e) => events.push(e) });
+    const token = await client.getToken();
+    expect(token.accessToken).toBe(usable ? 'stored' : 'token-1');
+    expect(server.requests).toHaveLength(usable ? 0 : 1);
+    if (!usable) expect(events[0]).toMatchObject({ type: 'store', error: { code: 'M2M_STORE_ERROR' } });
+  });
+});
+
 describe('TokenStore leases (fleet single flight)', () => {
   it('clients sharing a leasing store make one request between them on a cold start', async () => {
     const store = new LeasingStore();
@@ -142,6 +193,19 @@ describe('TokenStore leases (fleet single flight)', () => {
     await expect(client.getToken()).resolves.toMatchObject({ accessToken: 'token-1' });
     expect(server.requests).toHaveLength(1);
     expect(store.calls.filter((c) => c === 'lease').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('close() ends a wait for a lease holder at once', async () => {
+    const store = new LeasingStore();
+    store.holder = Symbol('holder that never finishes');
+    const { client } = await setup({ cache: store, totalTimeout: 3_000 });
+    const pending = client.getToken().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const closedAt = performance.now();
+    await client.close();
+    expect(await pending).toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
+    // Without the check it would wait out the lease, 2 × (3 s + 1 s).
+    expect(performance.now() - closedAt).toBeLessThan(2_000);
   });
 
   it('a store whose lease call fails is bypassed: the client fetches on its own', async () => {

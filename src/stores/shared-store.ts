@@ -5,6 +5,20 @@ import type { StoredToken, TokenStore, TokenStoreLease } from './token-store.js'
 
 type Operation = NonNullable<TokenClientErrorEvent['operation']>;
 
+/** How a waiting waiter checks the lease again. */
+const LEASE_WAIT_SLICE: Milliseconds = 200;
+
+export interface ObtainSteps<T> {
+  /** The stored token as the caller's result, or undefined when it will not do (expired, wrong type). */
+  accept(stored: StoredToken | undefined): T | undefined;
+  /** Gets a token from the endpoint; `asLeaseHolder` when this process fetches for the fleet. */
+  fetch(asLeaseHolder: boolean): Promise<T>;
+  /** How long a lease lasts: the longest a holder's request can take. */
+  leaseTtl: Milliseconds;
+  /** Throws when the client was closed, so waiting stops with it. */
+  checkOpen(): void;
+}
+
 /**
  * The client's view of a user's TokenStore: every call bounded by `storeTimeout`, every failure reported and read
  * as a miss, so a store can slow the client down by at most one timeout and never fail `getToken()`.
@@ -67,6 +81,43 @@ export class SharedStore {
     return undefined;
   }
 
+  /**
+   * Fleet single flight: a stored token if there is a usable one; else the lease, and this process fetches for
+   * the fleet; else wait for the holder's token in short slices, trying for the lease between them (a holder
+   * that died lets its lease expire, and the next slice takes over). After twice the lease's lifetime, or on
+   * any store trouble, this process fetches on its own: the store can delay a token, never deny it.
+   */
+  async obtain<T>(key: string, how: ObtainSteps<T>): Promise<T> {
+    const accept = (stored: StoredToken | undefined) => {
+      try {
+        return how.accept(stored);
+      } catch (error) {
+        this.#report({ type: 'store', operation: 'get', error: storeError('get', 'returned a token that could not be used', error) });
+        return undefined;
+      }
+    };
+    const giveUpAt = performance.now() + 2 * how.leaseTtl;
+    do {
+      how.checkOpen();
+      const found = accept(await this.get(key));
+      if (found !== undefined) return found;
+      if (!this.leases) break;
+      const lease = await this.acquireLease(key, how.leaseTtl);
+      if (lease === undefined) break;
+      if (lease !== null) {
+        try {
+          return accept(await this.get(key)) ?? (await how.fetch(true));
+        } finally {
+          await this.release(lease);
+        }
+      }
+      const waited = accept(await this.waitForToken(key, LEASE_WAIT_SLICE));
+      if (waited !== undefined) return waited;
+    } while (performance.now() < giveUpAt);
+    how.checkOpen();
+    return how.fetch(false);
+  }
+
   /** Settles when every call started so far has (each is bounded by its timeout). */
   async settle(): Promise<void> {
     await Promise.allSettled(this.#pending);
@@ -76,8 +127,11 @@ export class SharedStore {
     const v = value as Partial<StoredToken> | null;
     const valid =
       typeof v?.accessToken === 'string' && v.accessToken !== '' && typeof v.tokenType === 'string' &&
-      Number.isFinite(v.expiresAt) && Number.isFinite(v.expiresIn) && (v.expiresIn as number) > 0;
-    if (valid) return v as StoredToken;
+      Number.isFinite(v.expiresAt) && Number.isFinite(v.expiresIn) && (v.expiresIn as number) > 0 &&
+      (v.scope == null || (Array.isArray(v.scope) && v.scope.every((s) => typeof s === 'string'))) &&
+      (v.raw == null || (typeof v.raw === 'object' && !Array.isArray(v.raw)));
+    // null reads as absent: SQL and ORM stores give null for an empty column.
+    if (valid) return { ...(v as StoredToken), scope: v.scope ?? undefined, raw: v.raw ?? undefined };
     this.#report({ type: 'store', operation, error: storeError(operation, 'returned a value that is not a stored token') });
     return undefined;
   }
