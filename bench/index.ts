@@ -39,11 +39,15 @@ const coldRequests = requests;
 const map = new Map([['key', { accessToken: 'x' }]]);
 const args = { audience: 'https://api', organization: 'org_1', scope: ['read:a', 'write:a'] };
 await client.getToken(args);
+const expiry = Date.now() + 3_600_000;
 const baseline: number[] = [];
+const baselineClock: number[] = [];
 const cached: number[] = [];
 const cachedArgs: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   baseline.push(await opsPerSecond(() => map.get('key') as unknown as Promise<unknown>));
+  // Issue 7's floor: a cache also has to check the clock.
+  baselineClock.push(await opsPerSecond(() => (Date.now() < expiry ? map.get('key') : undefined) as unknown as Promise<unknown>));
   cached.push(await opsPerSecond(() => client.getToken()));
   cachedArgs.push(await opsPerSecond(() => client.getToken(args)));
 }
@@ -51,13 +55,15 @@ await client.close();
 server.close();
 
 const b = median(baseline);
+const bc = median(baselineClock);
 const c = median(cached);
 const ca = median(cachedArgs);
 console.log(`m2m-token bench — node ${process.version}, ${ROUNDS} rounds × ${fmt(OPS_PER_ROUND)} ops, medians\n`);
-console.log('| case | ops/s | ratio to baseline |');
-console.log('| --- | ---: | ---: |');
-console.log(`| baseline: await map.get(key) | ${fmt(b)} | 1.00 |`);
-console.log(`| cached getToken() | ${fmt(c)} | ${(c / b).toFixed(2)} |`);
-console.log(`| cached getToken({ audience, organization, scope }) | ${fmt(ca)} | ${(ca / b).toFixed(2)} |`);
+console.log('| case | ops/s | ratio to await map.get | ratio to map.get + clock |');
+console.log('| --- | ---: | ---: | ---: |');
+console.log(`| baseline: await map.get(key) | ${fmt(b)} | 1.00 | ${(b / bc).toFixed(2)} |`);
+console.log(`| baseline: await map.get(key) after a Date.now() check | ${fmt(bc)} | ${(bc / b).toFixed(2)} | 1.00 |`);
+console.log(`| cached getToken() | ${fmt(c)} | ${(c / b).toFixed(2)} | ${(c / bc).toFixed(2)} |`);
+console.log(`| cached getToken({ audience, organization, scope }) | ${fmt(ca)} | ${(ca / b).toFixed(2)} | ${(ca / bc).toFixed(2)} |`);
 console.log(`\ncold cache: 10,000 concurrent getToken() → ${coldRequests} request(s) at the token endpoint, ${coldMs.toFixed(0)} ms`);
 console.log(`target: cached getToken() ≥ 0.5 × baseline → ${c / b >= 0.5 ? 'met' : 'NOT met'}`);

@@ -13,7 +13,7 @@ import { mergeTokenParams, type TokenParams } from './token-params.js';
 import { buildTokenRequest, defaultUserAgent } from './token-request.js';
 import { parseTokenResponse, type ResponseContext } from './token-response.js';
 import { createToken, type GetTokenOptions, type Token, type TokenSource } from './token-source.js';
-import { closedError, Transport, unexpectedError } from './transport.js';
+import { closedError, Transport, unexpectedError, type HttpRequest } from './transport.js';
 import { systemClock } from './types.js';
 
 interface CacheEntry extends TokenSchedule {
@@ -43,6 +43,7 @@ export class TokenClient implements TokenSource {
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #flights = new SingleFlight<Token, FlightState>();
   readonly #callKeys: CallKeyMemo<{ key: string; params: TokenParams }>;
+  readonly #requests = new Map<string, HttpRequest>();
   readonly #transport: Transport;
   readonly #defaultKey: string;
   readonly #userAgent: string;
@@ -248,7 +249,7 @@ export class TokenClient implements TokenSource {
       const { url, auth } = endpoint;
       token = await this.#transport.send(
         auth
-          ? () => buildTokenRequest(url, auth, params, this.#userAgent)
+          ? () => this.#fixedRequest(key, url, auth, params)
           : async () => buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
         (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
         deadline,
@@ -266,6 +267,19 @@ export class TokenClient implements TokenSource {
       if (awaitStore) await written;
     }
     return token;
+  }
+
+  /**
+   * Without a signed assertion a key's request never changes: build it once. Bounded like the token cache, and
+   * kept per endpoint URL (discovery may move it).
+   */
+  #fixedRequest(key: string, url: URL, auth: ClientAuthParts, params: TokenParams): HttpRequest {
+    const known = this.#requests.get(key);
+    if (known !== undefined && known.url === url) return known;
+    if (this.#requests.size >= this.#options.cache.max) this.#requests.clear();
+    const request = buildTokenRequest(url, auth, params, this.#userAgent);
+    this.#requests.set(key, request);
+    return request;
   }
 
   /** A stored token this client may hand out and need not refresh yet, now cached in memory; else undefined. */

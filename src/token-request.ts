@@ -20,7 +20,15 @@ export function buildTokenRequest(url: URL, auth: ClientAuthParts, params: Token
   if (params.scope.length > 0) form.append('scope', params.scope.join(' '));
   for (const resource of params.resource) form.append('resource', resource);
   for (const [name, values] of params.extraParams) for (const value of values) form.append(name, value);
-  return { url, method: 'POST', headers, body: form.toString(), ...(assertion ? { secrets: [assertion] } : {}) };
+  return {
+    url,
+    origin: url.origin,
+    path: url.pathname + url.search,
+    method: 'POST',
+    headers,
+    body: form.toString(),
+    ...(assertion ? { secrets: [assertion] } : {}),
+  };
 }
 
 export function defaultUserAgent(product: string | undefined): string {

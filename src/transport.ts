@@ -2,6 +2,8 @@ import type { Agent, Dispatcher } from 'undici';
 import { ErrorCode, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
 import type { ResolvedRetry } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
+import { AttemptTimer, TIMED_OUT } from './attempt-timer.js';
+import { exchange } from './exchange.js';
 import type { Clock, Milliseconds } from './types.js';
 
 // Loaded with the first request, like undici: import time matters in serverless functions.
@@ -61,6 +63,9 @@ export interface HttpRequest {
   label?: string;
   /** Values of this request to scrub from anything the server echoes back (a signed client assertion). */
   secrets?: readonly string[];
+  /** `url.origin` and `url.pathname + url.search`, when the builder already has them (saves URL getters). */
+  origin?: string;
+  path?: string;
 }
 
 /**
@@ -73,8 +78,8 @@ export class Transport {
   #ownAgent: Agent | undefined;
   #dispatcher: Dispatcher | Promise<Dispatcher> | undefined;
   readonly #closing = new AbortController();
-  /** Attempts in flight: close() aborts them (cheaper than combining two signals on every attempt). */
-  readonly #inFlight = new Set<AbortController>();
+  /** Times out attempts, and close() aborts them through it (cheaper than combining two signals per attempt). */
+  readonly #timer = new AttemptTimer();
   #closed: Promise<void> = Promise.resolve();
 
   constructor(config: TransportConfig) {
@@ -173,31 +178,17 @@ export class Transport {
     const pending = this.#getDispatcher();
     const dispatcher = pending instanceof Promise ? await pending : pending;
     if (this.#closing.signal.aborted) throw closedError();
-    const budget = Math.min(this.#config.timeout, deadline - performance.now());
-    const byDeadline = budget < this.#config.timeout;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timeoutId = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, Math.max(0, budget));
-    this.#inFlight.add(controller);
+    const now = performance.now();
+    const byDeadline = deadline - now < this.#config.timeout;
     const sentAt = this.#config.clock.now();
+    const inFlight = exchange(dispatcher, request, MAX_RESPONSE_BYTES, (status) => tooLargeError(status, endpoint, label));
+    this.#timer.add(inFlight, byDeadline ? deadline : now + this.#config.timeout);
     try {
-      const { url } = request;
-      const response = await dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: request.method,
-        headers: request.headers,
-        body: request.body ?? null,
-        signal: controller.signal,
-      });
-      const body = await readCapped(response.body, response.statusCode, header(response.headers, 'content-length'), endpoint, label);
-      return { status: response.statusCode, headers: response.headers, body, sentAt };
+      const response = await inFlight.response;
+      return { ...response, sentAt };
     } catch (failure) {
       if (this.#closing.signal.aborted) throw closedError();
-      if (timedOut) {
+      if (failure === TIMED_OUT) {
         const which = byDeadline
           ? `totalTimeout (${this.#config.totalTimeout} ms over ${attempt} attempt${attempt > 1 ? 's' : ''})`
           : `timeout (${this.#config.timeout} ms)`;
@@ -212,8 +203,7 @@ export class Transport {
       if (failure instanceof TokenClientError) throw failure;
       throw networkError(failure, endpoint, label);
     } finally {
-      clearTimeout(timeoutId);
-      this.#inFlight.delete(controller);
+      this.#timer.delete(inFlight);
     }
   }
 
@@ -221,9 +211,10 @@ export class Transport {
   close(): Promise<void> {
     if (!this.#closing.signal.aborted) {
       this.#closing.abort(closedError());
-      for (const controller of this.#inFlight) controller.abort();
+      this.#timer.abortAll(closedError());
       this.#closed = Promise.resolve(this.#dispatcher).then(
-        () => this.#ownAgent?.close(),
+        // destroy, not close: close() would wait for requests that have not reached a connection yet.
+        () => this.#ownAgent?.destroy(),
         () => undefined,
       );
     }
@@ -251,35 +242,13 @@ function networkError(error: unknown, endpoint: string, label: string): TokenReq
   );
 }
 
-async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown; text(): Promise<string> },
-  status: number,
-  contentLength: string | undefined,
-  endpoint: string,
-  label: string,
-): Promise<string> {
-  const tooLarge = () => {
-    const error = new TokenResponseError(
-      ErrorCode.RESPONSE_TOO_LARGE,
-      status,
-      `${capitalize(label)} sent a body over ${MAX_RESPONSE_BYTES} bytes (HTTP ${status}); a token or metadata response is a few KiB: check the URL.`,
-      { endpoint },
-    );
-    body.destroy();
-    return error;
-  };
-  const length = contentLength === undefined ? Number.NaN : Number(contentLength);
-  if (length > MAX_RESPONSE_BYTES) throw tooLarge();
-  // A declared length within the cap: undici's own reader is the fast path (and it enforces the length).
-  if (length >= 0) return body.text();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function tooLargeError(status: number, endpoint: string, label: string): TokenResponseError {
+  return new TokenResponseError(
+    ErrorCode.RESPONSE_TOO_LARGE,
+    status,
+    `${capitalize(label)} sent a body over ${MAX_RESPONSE_BYTES} bytes (HTTP ${status}); a token or metadata response is a few KiB: check the URL.`,
+    { endpoint },
+  );
 }
 
 /** Exponential backoff with full jitter: random in [0, min(maxDelay, baseDelay × 2^(n−1))]. */

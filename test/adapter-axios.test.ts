@@ -1,10 +1,13 @@
 // m2m-token/axios end to end: oidc-provider issues the tokens, jose-verifying APIs accept or refuse them.
+import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
-import axios, { type AxiosInstance } from 'axios';
+import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken, type TokenSource } from 'm2m-token';
 import { attachTokens } from 'm2m-token/axios';
 import { BILLING, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
-import { adapterContract, type AdapterHarness } from './helpers/adapter-contract.js';
+import { adapterContract, renewalHangs, type AdapterHarness } from './helpers/adapter-contract.js';
+import { expectNoLeak } from './helpers/leaks.js';
 
 let fx: AdapterFixture;
 beforeAll(async () => {
@@ -101,5 +104,129 @@ describe('axios specifics', () => {
 
   it('refuses something that is not an axios instance', () => {
     expect(() => attachTokens({} as AxiosInstance, fx.client(), { targets: fx.targets() })).toThrow(/`instance`/);
+  });
+});
+
+/** A source that issues a new fake token on every call, and remembers them all. */
+function issuing(): TokenSource & { issued: string[] } {
+  const issued: string[] = [];
+  return {
+    issued,
+    getToken: () => {
+      const accessToken = `fake-leak-token-${issued.length + 1}`;
+      issued.push(accessToken);
+      return Promise.resolve(createToken({ accessToken, tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }));
+    },
+    invalidate: () => {},
+  };
+}
+
+/** An origin where nothing listens: connecting to it is refused. */
+async function deadOrigin(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * Registered after attachTokens, so it runs before the adapter's request interceptor: every config reaches the
+ * adapter with string keys only, as a replay does with axios < 1.19 (whose mergeConfig drops symbols).
+ */
+function dropConfigSymbols(instance: AxiosInstance): void {
+  instance.interceptors.request.use((config) => Object.assign(Object.create(Object.getPrototypeOf(config) as object), Object.fromEntries(Object.entries(config))));
+}
+
+describe('axios errors do not carry the token', () => {
+  const rejection = (request: Promise<unknown>) => request.then(() => expect.fail('resolved'), (e: unknown) => e as AxiosError);
+
+  it.each(['http', 'fetch'] as const)('an API 500: the error keeps its response, its Authorization is redacted, its request carries no token (%s adapter)', async (adapter) => {
+    const source = issuing();
+    const instance = axios.create({ adapter });
+    attachTokens(instance, source, { targets: { [fx.plain.url]: {} } });
+    fx.plain.reply({ status: 500 });
+    const error = await rejection(instance.get(`${fx.plain.url}/boom`));
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/boom', authorization: 'Bearer fake-leak-token-1' });
+    expect(axios.isAxiosError(error)).toBe(true);
+    expect(error.response).toMatchObject({ status: 500, data: { status: 500 } });
+    expect(error.config!.headers.Authorization).toBe('Bearer [REDACTED]');
+    // axios's documented "error.response / error.request" checks still work; the raw request is gone.
+    expect(error.request).toEqual({ method: 'GET', url: `${fx.plain.url}/boom` });
+    expect(error.response!.request).toBe(error.request);
+    expect(Object.keys(error)).not.toContain('request');
+    expectNoLeak(error, source.issued);
+  });
+
+  it('the final 401 after a renewal carries neither token', async () => {
+    const source = issuing();
+    const instance = axios.create();
+    attachTokens(instance, source, { targets: { [fx.plain.url]: {} } });
+    fx.plain.reply({ status: 401 }, { status: 401 });
+    const before = fx.plain.requests.length;
+    const error = await rejection(instance.get(`${fx.plain.url}/refused`));
+    expect(fx.plain.requests.slice(before).map((r) => r.authorization)).toEqual(['Bearer fake-leak-token-1', 'Bearer fake-leak-token-2']);
+    expect(error.response).toMatchObject({ status: 401, data: { status: 401 } });
+    expect(error.config!.headers.Authorization).toBe('Bearer [REDACTED]');
+    expectNoLeak(error, source.issued);
+  });
+
+  it('also when the replay reaches the adapter without the config symbols (axios < 1.19, a rebuilding interceptor)', async () => {
+    const source = issuing();
+    const instance = axios.create();
+    attachTokens(instance, source, { targets: { [fx.plain.url]: {} } });
+    dropConfigSymbols(instance);
+    fx.plain.reply({ status: 401 }, { status: 401 });
+    const error = await rejection(instance.get(`${fx.plain.url}/rebuilt`));
+    expect(error.response?.status).toBe(401);
+    expect(source.issued).toHaveLength(2);
+    expectNoLeak(error, source.issued);
+  });
+
+  it('a network error carries no token', async () => {
+    const source = issuing();
+    const instance = axios.create();
+    const origin = await deadOrigin();
+    attachTokens(instance, source, { targets: { [origin]: {} } });
+    const error = await rejection(instance.get(`${origin}/unreachable`));
+    expect(source.issued).toHaveLength(1);
+    expect(error).toMatchObject({ isAxiosError: true, code: 'ECONNREFUSED' });
+    expect(error.response).toBeUndefined();
+    expect(error.request).toBeTruthy();
+    expectNoLeak(error, source.issued);
+  });
+
+  it('an abort while the renewed token is awaited carries no token', async () => {
+    const renewals: unknown[] = [];
+    const instance = axios.create();
+    attachTokens(instance, renewalHangs(renewals), { targets: { [fx.plain.url]: {} } });
+    dropConfigSymbols(instance);
+    fx.plain.reply({ status: 401 });
+    const controller = new AbortController();
+    const pending = rejection(instance.get(`${fx.plain.url}/abort-renewal`, { signal: controller.signal }));
+    await expect.poll(() => renewals.length).toBe(1);
+    controller.abort();
+    const error = await pending;
+    expect(axios.isCancel(error)).toBe(true);
+    expectNoLeak(error, ['fake-access-token']);
+  });
+
+  it("a redacted error's config can be sent again (as axios-retry does): it gets a real token", async () => {
+    const source = issuing();
+    const instance = axios.create();
+    attachTokens(instance, source, { targets: { [fx.plain.url]: {} } });
+    fx.plain.reply({ status: 503 });
+    const error = await rejection(instance.get(`${fx.plain.url}/retry-me`));
+    const response = await instance.request(error.config!);
+    expect(response.status).toBe(200);
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/retry-me', authorization: 'Bearer fake-leak-token-2' });
+  });
+
+  it("leaves the error of a request whose Authorization is the caller's own as axios made it", async () => {
+    const instance = axios.create();
+    attachTokens(instance, issuing(), { targets: { [fx.plain.url]: {} } });
+    fx.plain.reply({ status: 500 });
+    const error = await rejection(instance.get(`${fx.plain.url}/own`, { headers: { Authorization: 'Basic ZmFrZTpmYWtl' } }));
+    expect(error.config!.headers.Authorization).toBe('Basic ZmFrZTpmYWtl');
   });
 });

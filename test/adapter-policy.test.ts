@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, createToken } from '../src/index.js';
 import { resolveAdapterOptions } from '../src/adapters/options.js';
 import { isReplayableBody, shouldRenew, targetFor } from '../src/adapters/policy.js';
-import { parseChallenges, saysInvalidToken } from '../src/adapters/www-authenticate.js';
+import { headerText, parseChallenges, saysInvalidToken } from '../src/adapters/www-authenticate.js';
 
 const token = (tokenType = 'Bearer') => createToken({ accessToken: 'fake-token', tokenType, expiresIn: 60_000, expiresAt: Date.now() + 60_000 });
 
@@ -129,6 +129,16 @@ describe('WWW-Authenticate', () => {
     expect(saysInvalidToken('Bearer error="invalid_token_x"', 'Bearer')).toBe(false);
     expect(saysInvalidToken('"garbage', 'Bearer')).toBe(false);
     expect(saysInvalidToken('', 'Bearer')).toBe(false);
+  });
+
+  it('headerText reads the header as every adapter gets it: one line, several lines, or none', () => {
+    expect(headerText('Bearer realm="x"')).toBe('Bearer realm="x"');
+    // undici and axios give a header sent on several lines as an array.
+    expect(headerText(['Basic realm="a"', 'Bearer error="invalid_token"'])).toBe('Basic realm="a", Bearer error="invalid_token"');
+    expect(saysInvalidToken(headerText(['Basic realm="a"', 'Bearer error="invalid_token"']), 'Bearer')).toBe(true);
+    expect(headerText(undefined)).toBeUndefined();
+    expect(headerText(null)).toBeUndefined();
+    expect(headerText(42)).toBeUndefined();
   });
 });
 

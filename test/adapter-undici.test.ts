@@ -2,8 +2,9 @@
 import { Readable } from 'node:stream';
 import { Agent, Client, errors, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken, type TokenSource } from 'm2m-token';
 import { tokenInterceptor } from 'm2m-token/undici';
-import { BILLING, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
+import { BILLING, REPORTS, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
 import { adapterContract, renewalHangs, type AdapterHarness } from './helpers/adapter-contract.js';
 
 let fx: AdapterFixture;
@@ -94,6 +95,20 @@ describe('undici specifics', () => {
     expect(fx.billing.requests.slice(before)).toEqual([expect.objectContaining({ path: '/landed', authorized: false })]);
   });
 
+  it('composed before the redirect interceptor, a hop to another target gets that target\'s token', async () => {
+    // compose(tokenInterceptor(…), interceptors.redirect(…)): redirect is the outer one and dispatches each hop
+    // through the token interceptor. The other order would send the first hop's token along a same-origin
+    // redirect and none across origins (undici's redirect drops Authorization there).
+    const targets = { [fx.plain.url]: { resource: REPORTS, scope: ['reports:read'] }, [fx.billing.url]: { resource: BILLING } };
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client(), { targets }), interceptors.redirect({ maxRedirections: 1 }));
+    fx.plain.reply({ status: 307, headers: { location: `${fx.billing.url}/landed-with-own-token` } });
+    const before = fx.billing.requests.length;
+    const response = await request(`${fx.plain.url}/moved-to-billing`, { dispatcher });
+    await response.body.dump();
+    expect(response.statusCode).toBe(200);
+    expect(fx.billing.requests.slice(before)).toEqual([expect.objectContaining({ path: '/landed-with-own-token', authorized: true })]);
+  });
+
   it('a caller that aborts while the renewed token is awaited gets its error at once', async () => {
     const renewals: unknown[] = [];
     const dispatcher = track(new Agent()).compose(tokenInterceptor(renewalHangs(renewals), { targets: { [fx.plain.url]: {} } }));
@@ -110,6 +125,87 @@ describe('undici specifics', () => {
     await expect.poll(() => renewals.length).toBe(1);
     controller!.abort(new Error('the caller gave up'));
     expect(await outcome).toMatchObject({ message: 'the caller gave up' });
+  });
+
+  describe('a caller that aborts after the replay is dispatched, before it starts, gets its error', () => {
+    /** An interceptor below tokenInterceptor that holds the second dispatch (the replay) until `release()`. */
+    function holdReplay() {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const state = { dispatched: 0, release };
+      const interceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) =>
+        function holdingDispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+          if (++state.dispatched !== 2) return dispatch(opts, handler);
+          void released.then(() => dispatch(opts, handler));
+          return true;
+        };
+      return { state, interceptor };
+    }
+
+    it('through the controller (a bare handler, as undici fetch aborts)', async () => {
+      const { state, interceptor } = holdReplay();
+      const dispatcher = track(new Agent()).compose(interceptor, tokenInterceptor(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } }));
+      fx.plain.reply({ status: 401 });
+      let controller: Dispatcher.DispatchController | undefined;
+      const outcome = new Promise<unknown>((resolve) => {
+        dispatcher.dispatch({ origin: fx.plain.url, path: '/abort-before-replay', method: 'GET' }, {
+          onRequestStart: (c) => void (controller = c),
+          onResponseStart: (_c, status) => resolve(`response ${status}`),
+          onResponseError: (_c, error) => resolve(error),
+        });
+      });
+      await expect.poll(() => state.dispatched).toBe(2);
+      controller!.abort(new Error('the caller gave up'));
+      state.release();
+      expect(await outcome).toMatchObject({ message: 'the caller gave up' });
+    });
+
+    it('the replay is aborted with the caller\'s reason as it starts (dispatch driven by hand)', async () => {
+      let issued = 0;
+      const source: TokenSource = {
+        getToken: () => Promise.resolve(createToken({ accessToken: `fake-token-${++issued}`, tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 })),
+        invalidate: () => {},
+      };
+      const attempts: { handler: Dispatcher.DispatchHandler; controller: Dispatcher.DispatchController & { reasons: Error[] } }[] = [];
+      const dispatch = ((_opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => {
+        const reasons: Error[] = [];
+        const controller = { aborted: false, paused: false, reason: null, rawHeaders: null, rawTrailers: null, reasons, abort: (r: Error) => void reasons.push(r), pause() {}, resume() {} };
+        attempts.push({ handler, controller });
+        return true;
+      }) as Dispatcher.Dispatch;
+      const intercepted = tokenInterceptor(source, { anyOrigin: {} })(dispatch);
+      let caller: Dispatcher.DispatchController | undefined;
+      intercepted({ origin: 'https://api.example', path: '/', method: 'GET', headers: {} }, { onRequestStart: (c) => void (caller = c) });
+      await expect.poll(() => attempts.length).toBe(1);
+      const first = attempts[0]!;
+      first.handler.onRequestStart!(first.controller, {});
+      first.handler.onResponseStart!(first.controller, 401, {}, 'Unauthorized');
+      first.handler.onResponseEnd!(first.controller, {});
+      await expect.poll(() => attempts.length).toBe(2);
+      const reason = new Error('the caller gave up');
+      caller!.abort(reason); // the replay is dispatched, not started (still connecting, say)
+      const replay = attempts[1]!;
+      replay.handler.onRequestStart!(replay.controller, {});
+      expect(replay.controller.reasons).toEqual([reason]);
+    });
+
+    it("through undici.request's signal", async () => {
+      const { state, interceptor } = holdReplay();
+      const dispatcher = track(new Agent()).compose(interceptor, tokenInterceptor(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } }));
+      fx.plain.reply({ status: 401 });
+      const abort = new AbortController();
+      const outcome = request(`${fx.plain.url}/abort-before-replay-signal`, { dispatcher, signal: abort.signal }).then(
+        async (response) => {
+          await response.body.dump();
+          return `response ${response.statusCode}`;
+        },
+        (error: unknown) => error,
+      );
+      await expect.poll(() => state.dispatched).toBe(2);
+      abort.abort(new Error('the caller gave up'));
+      state.release();
+      expect(await outcome).toMatchObject({ message: 'the caller gave up' });
+    });
   });
 
   it('a token failure reaches undici.request as the typed error, not as an undici error', async () => {

@@ -149,7 +149,7 @@ describe('useMockNetwork', () => {
     const own = mockNetwork(mswHttp.get('https://own.example.com/', () => HttpResponse.text('initial')));
     const resettable = { reset: vi.fn() };
     expect(useMockNetwork(own, vitest satisfies TestHooks, { reset: [resettable] })).toBe(own);
-    network.disable(); // one network at a time: this test drives its own
+    await network.disable(); // one network at a time: this test drives its own
     try {
       await registered.beforeAll!();
       own.use(mswHttp.get('https://own.example.com/', () => HttpResponse.text('runtime')));

@@ -73,3 +73,13 @@ export function saysInvalidToken(header: string | null | undefined, scheme: stri
   const wanted = scheme.toLowerCase();
   return parseChallenges(header).some((c) => c.scheme === wanted && c.params.error === 'invalid_token');
 }
+
+/**
+ * A response header as one string, whatever shape the HTTP client gives it in: several lines of it are joined
+ * with `, ` (RFC 9110 §5.3); a missing header, or anything that is not text, is `undefined`.
+ */
+export function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.join(', ');
+  return undefined;
+}

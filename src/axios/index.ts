@@ -6,20 +6,36 @@ import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'a
 import type { TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
 import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
+import { headerText } from '../adapters/www-authenticate.js';
 
 export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
 
 // What the request interceptor attached, kept on the config for the response interceptor. A symbol, enumerable
-// so a later interceptor that copies the config ({ ...config }) keeps it; axios's mergeConfig drops it, so a
-// replayed request starts without it.
+// so a later interceptor that copies the config ({ ...config }) keeps it. axios's mergeConfig drops symbols
+// before 1.19 and copies them since, so after401 deletes it before a replay either way.
 const kSent = Symbol('m2m-token.sent');
+// Set on every config that carries a token this adapter put there (first attempts and replays) and kept after
+// the 401 decision: an AxiosError for such a config is redacted before it leaves the adapter.
+const kRedact = Symbol('m2m-token.redact');
 
 interface Sent {
   target: TokenTarget;
   token: Token;
 }
 
-type TrackedConfig = InternalAxiosRequestConfig & { [kSent]?: Sent };
+type TrackedConfig = InternalAxiosRequestConfig & { [kSent]?: Sent; [kRedact]?: true };
+
+/** What stands in for the credential in a redacted `Authorization` (after the scheme, which is kept). */
+const REDACTED = '[REDACTED]';
+// `[` is not a token68 character, so no real credential matches this.
+const REDACTED_AUTHORIZATION = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \[REDACTED\]$/;
+
+interface AxiosErrorLike {
+  isAxiosError: true;
+  config?: TrackedConfig;
+  request?: unknown;
+  response?: AxiosResponse;
+}
 
 /**
  * Adds two interceptors to an axios instance: the request interceptor sets `Authorization: Bearer …` from
@@ -33,6 +49,12 @@ type TrackedConfig = InternalAxiosRequestConfig & { [kSent]?: Sent };
  *   token. Never more than one retry.
  * - When no token can be had, the call rejects with the source's `TokenClientError` and nothing is sent. An
  *   aborted `signal` rejects with axios's own `CanceledError`.
+ * - An `AxiosError` for a request that carried one of its tokens leaves the adapter without it:
+ *   `error.config.headers.Authorization` reads `Bearer [REDACTED]`, and `error.request` (and
+ *   `error.response.request`) is a non-enumerable `{ method, url }` in place of the raw request. `error.response`
+ *   keeps its status, headers and data. Sending `error.config` again (as axios-retry does) gets a fresh token.
+ *   Response interceptors added before `attachTokens` run first and still see the raw error. Successful
+ *   responses are left as axios made them.
  *
  * Throws `ConfigurationError` for invalid options.
  *
@@ -46,9 +68,35 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     throw new ConfigurationError('instance', 'must be an axios instance (axios.create() or the default axios)');
   }
 
+  // The Authorization values of the replays this adapter is sending (value → how many): the request interceptor
+  // marks those configs for redaction. kRedact alone cannot do it: instance.request() copies the config without
+  // its symbols before axios 1.19, as does an interceptor that rebuilds the config.
+  const resending = new Map<string, number>();
+  const resend = async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+    const authorization = String(config.headers.get('Authorization'));
+    resending.set(authorization, (resending.get(authorization) ?? 0) + 1);
+    try {
+      return await instance.request(config);
+    } finally {
+      const left = resending.get(authorization)! - 1;
+      if (left > 0) resending.set(authorization, left);
+      else resending.delete(authorization);
+    }
+  };
+
   const requestId = instance.interceptors.request.use(async (config: TrackedConfig) => {
+    if (config.headers.has('Authorization')) {
+      const authorization = config.headers.get('Authorization');
+      // The config of an error this adapter redacted, sent again (as axios-retry does): it gets a real token.
+      if (typeof authorization === 'string' && REDACTED_AUTHORIZATION.test(authorization)) {
+        config.headers.delete('Authorization');
+      } else {
+        if (resending.has(String(authorization))) config[kRedact] = true;
+        return config;
+      }
+    }
     const target = tokens.targetFor(requestUrl(instance, config) ?? '');
-    if (target === undefined || config.headers.has('Authorization')) return config;
+    if (target === undefined) return config;
     const signal = asAbortSignal(config.signal);
     let token: Token;
     try {
@@ -60,6 +108,7 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     }
     config.headers.set('Authorization', authorizationFor(token));
     config[kSent] = { target, token };
+    config[kRedact] = true;
     return config;
   });
 
@@ -82,13 +131,19 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
       fresh = await tokens.renew(sent.target, sent.token, signal);
     } catch (error) {
       // Still carrying the old header, the request passes our interceptor untouched and axios rejects with
-      // its CanceledError before sending.
-      if (signal?.aborted) return instance.request(config);
+      // its CanceledError before sending (redacted: it carries the config).
+      if (signal?.aborted) return resend(config);
       throw error;
     }
     // The replay carries its Authorization already, so the request interceptor leaves it alone and nothing
     // marks it for renewal: a second 401 is returned as is.
-    return instance.request({ ...config, headers: config.headers.concat().set('Authorization', authorizationFor(fresh)) });
+    return resend({ ...config, headers: config.headers.concat().set('Authorization', authorizationFor(fresh)) });
+  };
+
+  /** Hands back what axios produced: `failure` (redacted) rejects, else `response`. */
+  const settle = (response: AxiosResponse, failure: unknown): AxiosResponse => {
+    if (failure !== undefined) throw redacted(instance, failure);
+    return response;
   };
 
   const responseId = instance.interceptors.response.use(
@@ -97,7 +152,7 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     (error: unknown) => {
       const response = (error as { isAxiosError?: boolean; response?: AxiosResponse } | null)?.response;
       if ((error as { isAxiosError?: boolean } | null)?.isAxiosError === true && response?.status === 401) return after401(response, error);
-      throw error;
+      throw redacted(instance, error);
     },
   );
 
@@ -119,13 +174,56 @@ function requestUrl(instance: AxiosInstance, config: InternalAxiosRequestConfig)
   }
 }
 
-function headerText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.join(', ');
-  return undefined;
+/**
+ * `error`, with the token taken out when it is an AxiosError for a config this adapter gave a token: errors get
+ * logged whole (util.inspect, JSON.stringify, error reporters), and axios puts the token in two places.
+ *
+ * - `config.headers.Authorization` (also `response.config`) becomes `Bearer [REDACTED]`. Sent again, such a
+ *   config gets a new token from the request interceptor.
+ * - `request` (and `response.request`): the raw request, whose headers (`_header`, the redirect options, a fetch
+ *   `Request`) carry the token. It becomes a non-enumerable `{ method, url }`, so `if (error.request)` still
+ *   tells "no response" apart from "no request".
+ *
+ * Everything else, `response` with its status, headers and data included, stays as axios made it.
+ */
+function redacted(instance: AxiosInstance, error: unknown): unknown {
+  if ((error as AxiosErrorLike | null)?.isAxiosError !== true) return error;
+  const { config, response } = error as AxiosErrorLike;
+  if (config?.[kRedact] !== true) return error;
+  redactAuthorization(config.headers);
+  if (response?.config !== undefined && response.config !== config) redactAuthorization(response.config.headers);
+  const summary = requestSummary(instance, config);
+  if ((error as AxiosErrorLike).request !== undefined) hide(error as object, 'request', summary);
+  if (response !== undefined && response.request !== undefined) hide(response, 'request', summary);
+  return error;
 }
 
-function settle(response: AxiosResponse, failure: unknown): AxiosResponse {
-  if (failure !== undefined) throw failure;
-  return response;
+function redactAuthorization(headers: unknown): void {
+  const h = headers as InternalAxiosRequestConfig['headers'] | undefined;
+  if (typeof h?.get !== 'function' || typeof h.set !== 'function') return;
+  const value = h.get('Authorization');
+  if (typeof value !== 'string') return;
+  h.set('Authorization', `${value.split(' ', 1)[0]} ${REDACTED}`);
+}
+
+/** What a redacted error keeps of its request: the method and the URL, without any user:password@. */
+function requestSummary(instance: AxiosInstance, config: InternalAxiosRequestConfig): { method: string; url?: string } {
+  const summary: { method: string; url?: string } = { method: (config.method ?? 'get').toUpperCase() };
+  try {
+    const url = new URL(requestUrl(instance, config) ?? '');
+    url.username = '';
+    url.password = '';
+    summary.url = url.href;
+  } catch {
+    // no URL to show
+  }
+  return Object.freeze(summary);
+}
+
+function hide(owner: object, key: string, value: unknown): void {
+  try {
+    Object.defineProperty(owner, key, { value, enumerable: false, writable: true, configurable: true });
+  } catch {
+    // a frozen error or response: leave it
+  }
 }

@@ -17,11 +17,6 @@ export function withHeader(headers: Headers, name: string, value: string): NonNu
   return [...pairs(headers).filter(([, v]) => v !== undefined).flat(), name, value] as string[];
 }
 
-/** The response header as one string: several lines of it joined with `, ` (RFC 9110 §5.3). */
-export function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
 function pairs(headers: Headers): [unknown, unknown][] {
   if (headers === null || headers === undefined) return [];
   if (Array.isArray(headers)) {

@@ -21,12 +21,21 @@ export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/opti
  * - When no token can be had, the request fails with the source's `TokenClientError` and nothing is sent.
  *   An aborted `signal` fails it with the signal's reason.
  *
- * Each hop of a redirect is dispatched again through the interceptor, so it gets the token of its own origin
- * (or none). Throws `ConfigurationError` for invalid options.
+ * With undici's redirect interceptor, list this one first: `compose(tokenInterceptor(…), interceptors.redirect(…))`.
+ * compose() wraps in order, so the redirect interceptor is the outer one and dispatches each hop through this
+ * one: every hop gets the token of its own origin (or none), and a 401 on a hop renews that hop's token. In the
+ * other order this interceptor sees only the first hop: a same-origin redirect carries that first token along,
+ * and a cross-origin one none (undici's redirect drops `Authorization` there).
+ *
+ * Throws `ConfigurationError` for invalid options.
  *
  * @example
  * const dispatcher = new Agent().compose(tokenInterceptor(client, { targets: { 'https://billing.internal': { audience: 'https://billing' } } }));
  * const { statusCode, body } = await request('https://billing.internal/invoices', { dispatcher });
+ *
+ * @example
+ * // Following redirects: the token interceptor first, so that every hop passes through it.
+ * const dispatcher = new Agent().compose(tokenInterceptor(client, { targets }), interceptors.redirect({ maxRedirections: 3 }));
  */
 export function tokenInterceptor(source: TokenSource, options: TokenAdapterOptions): Dispatcher.DispatcherComposeInterceptor {
   const tokens = new AdapterTokens(source, options);

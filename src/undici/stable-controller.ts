@@ -16,6 +16,12 @@ export class StableController implements Dispatcher.DispatchController {
 
   set target(controller: Dispatcher.DispatchController) {
     this.#target = controller;
+    // The caller aborted after this attempt was dispatched but before it started (abort() reached the previous,
+    // finished attempt): abort this one now, or the caller would get its response after all.
+    if (this.#reason !== null) {
+      controller.abort(this.#reason);
+      return;
+    }
     if (this.#paused) controller.pause();
   }
 

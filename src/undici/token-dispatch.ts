@@ -5,7 +5,8 @@ import type { Dispatcher } from 'undici';
 import type { TokenTarget } from '../adapters/options.js';
 import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
 import type { AdapterTokens } from '../adapters/tokens.js';
-import { headerText, withHeader } from './headers.js';
+import { headerText } from '../adapters/www-authenticate.js';
+import { withHeader } from './headers.js';
 import { StableController } from './stable-controller.js';
 
 type Handler = Dispatcher.DispatchHandler;

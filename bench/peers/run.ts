@@ -1,0 +1,624 @@
+// npm run bench:peers — m2m-token beside the other Node client_credentials libraries, on one local token
+// server (a separate process), in one run. Every figure is a median over interleaved rounds and is reported as a
+// ratio to a floor measured in the same run:
+//   1. fetching a token (cache bypassed): calls/s and client CPU per call, floor = undici.request + keep-alive Agent
+//   2. cached calls: ops/s, floor = an awaited Map.get + clock read
+//   3. 1 000 concurrent callers on a cold cache: requests the server saw
+//   4. import cost in fresh processes, floor = bare `node -e ''`; and the first token in a fresh process
+//   5. memory: m2m-token over many keys with a bounded cache
+// Writes bench/peers/results.svg (bar chart) and bench/peers/results.json.
+//
+// Flags: --no-build (measure the existing dist/), --quick (fewer rounds, for checking the harness),
+// --rows=cold,cached,stampede,first,import,memory (a subset), --only=m2m,undici (libraries whose name contains one of
+// these; floors always run). Quick and partial runs print their table but leave results.svg / .json alone.
+import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cachedRows, coldRows, FLOOR_FETCH, fetchFloor, firstTokenRows, importCases, M2M_ARGS_ROW, noCache, nodeHttpRow, stampedeRows, type Call, type Row, type Target } from './peers.js';
+import { renderSvg, type Results } from './svg.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has('--quick');
+const flag = (name: string) => [...args].find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').filter(Boolean);
+const ALL_ROWS = ['cold', 'cached', 'stampede', 'first', 'import', 'memory'];
+const ROWS = new Set(flag('rows') ?? ALL_ROWS);
+const ONLY = flag('only');
+/** Floors always run; --only=a,b keeps the libraries whose name contains a or b. */
+const wanted = (name: string) => name.startsWith('floor') || !ONLY || ONLY.some((o) => name.toLowerCase().includes(o.toLowerCase()));
+const PARTIAL = ALL_ROWS.some((r) => !ROWS.has(r)) || ONLY !== undefined;
+
+const COLD_ROUNDS = QUICK ? 3 : 7;
+const COLD_CALLS = QUICK ? 50 : 250;
+const COLD_WARM = 10; // unmeasured calls before each measured batch: the row's connection and code are warm again
+const CACHED_ROUNDS = QUICK ? 3 : 7;
+const CACHED_MS = QUICK ? 40 : 100; // each measurement runs whole batches until this much time has passed
+const STAMPEDE_CALLERS = 1000;
+const IMPORT_ROUNDS = QUICK ? 3 : 7;
+const FIRST_ROUNDS = QUICK ? 2 : 5;
+const MEMORY_KEYS = QUICK ? 20_000 : 200_000;
+const MEMORY_MAX = 1000;
+const MEMORY_BUDGET_MS = QUICK ? 10_000 : 45_000; // stops early on a slow machine and says how many keys it did
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+/**
+ * Median over rounds of each round's value divided by the floor's in the same round: load that drifts from
+ * round to round cancels out better than in a ratio of two medians.
+ */
+const pairedRatio = (xs: number[] | undefined, floor: number[] | undefined) => {
+  if (!xs || !floor) return undefined;
+  const n = Math.min(xs.length, floor.length);
+  return n === 0 ? undefined : median(Array.from({ length: n }, (_, i) => xs[i]! / floor[i]!));
+};
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Setup: the peers in their own folder, the built package, the server.
+
+function npm(argv: string[], cwd: string): void {
+  const result = spawnSync('npm', argv, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+  if (result.status !== 0) throw new Error(`npm ${argv.join(' ')} failed (exit ${result.status})`);
+}
+
+/** True when bench/peers/node_modules holds exactly the versions bench/peers/package.json pins. */
+function peersInstalled(): boolean {
+  const { dependencies } = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  return Object.entries(dependencies).every(([name, version]) => {
+    const manifest = join(here, 'node_modules', name, 'package.json');
+    return existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version === version;
+  });
+}
+
+if (!peersInstalled()) {
+  const lock = existsSync(join(here, 'package-lock.json'));
+  log(`installing the peer libraries into bench/peers/node_modules (npm ${lock ? 'ci' : 'install'})`);
+  npm([lock ? 'ci' : 'install', '--prefix', here, '--no-audit', '--no-fund'], root);
+}
+
+let buildNote = 'built by npm run build in this run';
+if (args.has('--no-build')) {
+  buildNote = 'existing dist/ (--no-build)';
+} else {
+  log('npm run build');
+  try {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+    if (!existsSync(join(root, 'dist/index.js')) || !existsSync(join(root, 'dist/index.cjs'))) {
+      throw new Error(`npm run build failed and there is no dist/ to measure: ${stderr}`, { cause: error });
+    }
+    buildNote = `npm run build FAILED (${stderr}); measured the dist/ it left, built ${statSync(join(root, 'dist/index.js')).mtime.toISOString()}`;
+    log(`WARNING: ${buildNote}`);
+  }
+}
+const distDir = join(root, 'dist');
+
+interface Counts {
+  tokens: number;
+  requests: number;
+  connections: number;
+}
+const server = fork(join(here, 'server.ts'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const port = await new Promise<number>((resolvePort, reject) => {
+  server.once('error', reject);
+  server.once('exit', (code) => reject(new Error(`token server exited (${code})`)));
+  server.on('message', (m: { type: string; port?: number }) => {
+    if (m.type === 'listening') resolvePort(m.port!);
+  });
+});
+const counts = () =>
+  new Promise<Counts>((resolveCounts) => {
+    const onMessage = (m: Counts & { type: string }) => {
+      if (m.type !== 'counts') return;
+      server.off('message', onMessage);
+      resolveCounts(m);
+    };
+    server.on('message', onMessage);
+    server.send({ type: 'counts' });
+  });
+const base = `http://127.0.0.1:${port}`;
+const target: Target = {
+  base,
+  tokenEndpoint: `${base}/oauth/token`,
+  clientId: 'bench-client',
+  clientSecret: 'fake-bench-secret',
+  audience: 'https://api.bench.test',
+  m2mDist: join(distDir, 'index.js'),
+};
+log(`token server on ${base} (pid ${server.pid}); load average ${loadAverage()}`);
+const loadAtStart = loadAverage();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row 1: fetching a token.
+
+interface Prepared {
+  row: Row;
+  call?: Call;
+  close?: () => Promise<void> | void;
+  error?: string;
+}
+
+async function prepare(rows: Row[]): Promise<Prepared[]> {
+  const out: Prepared[] = [];
+  for (const row of rows) {
+    try {
+      out.push({ row, ...(await row.make(target)) });
+    } catch (error) {
+      out.push({ row, error: (error as Error).message.split('\n')[0]! });
+      log(`  ${row.name}: could not be set up: ${(error as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Runs `fn` for every prepared row, in an order rotated each round so that no row always goes first. */
+async function interleaved(prepared: Prepared[], rounds: number, fn: (p: Prepared) => Promise<void>): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < prepared.length; k++) {
+      const p = prepared[(k + round) % prepared.length]!;
+      if (p.error !== undefined) continue;
+      try {
+        await fn(p);
+      } catch (error) {
+        p.error = (error as Error).message.split('\n')[0]!;
+        log(`  ${p.row.name}: failed: ${p.error}`);
+      }
+    }
+  }
+}
+
+interface ColdResult {
+  name: string;
+  how: string;
+  callsPerSec?: number;
+  cpuUsPerCall?: number;
+  /** calls/s ÷ the floor's, paired by round. */
+  ratio?: number;
+  /** CPU per call ÷ the floor's, paired by round. */
+  cpuRatio?: number;
+  connectionsPerCall?: number;
+  error?: string;
+}
+
+async function coldRow(): Promise<ColdResult[]> {
+  log(`[${elapsed()}] row 1: fetching a token, ${COLD_ROUNDS} rounds × ${COLD_CALLS} sequential calls`);
+  const prepared = await prepare([fetchFloor, ...coldRows, nodeHttpRow].filter((r) => wanted(r.name)));
+  const rate = new Map<Prepared, number[]>();
+  const cpu = new Map<Prepared, number[]>();
+  const conns = new Map<Prepared, number[]>();
+  // Warm-up: connections opened, code compiled.
+  await interleaved(prepared, 1, async (p) => {
+    for (let i = 0; i < 30; i++) await p.call!();
+  });
+  await interleaved(prepared, COLD_ROUNDS, async (p) => {
+    for (let i = 0; i < COLD_WARM; i++) await p.call!();
+    const c0 = await counts();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < COLD_CALLS; i++) await p.call!();
+    const wall = performance.now() - t0;
+    const used = process.cpuUsage(cpu0);
+    const c1 = await counts();
+    if (c1.tokens - c0.tokens !== COLD_CALLS) throw new Error(`expected ${COLD_CALLS} token requests, the server saw ${c1.tokens - c0.tokens}`);
+    (rate.get(p) ?? rate.set(p, []).get(p)!).push(COLD_CALLS / (wall / 1000));
+    (cpu.get(p) ?? cpu.set(p, []).get(p)!).push((used.user + used.system) / COLD_CALLS);
+    (conns.get(p) ?? conns.set(p, []).get(p)!).push((c1.connections - c0.connections) / COLD_CALLS);
+  });
+  for (const p of prepared) await p.close?.();
+  return prepared.map((p) => ({
+    name: p.row.name,
+    how: p.row.how,
+    ...(p.error === undefined
+      ? {
+          callsPerSec: median(rate.get(p)!),
+          cpuUsPerCall: median(cpu.get(p)!),
+          connectionsPerCall: median(conns.get(p)!),
+          ratio: pairedRatio(rate.get(p), rate.get(prepared[0]!)),
+          cpuRatio: pairedRatio(cpu.get(p), cpu.get(prepared[0]!)),
+        }
+      : { error: p.error }),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row 2: cached calls.
+
+const FLOOR_CACHED = 'floor: await Map.get + clock read';
+const cachedFloor: Row = {
+  name: FLOOR_CACHED,
+  how: 'await map.get(key), Date.now() < expiry',
+  async make() {
+    const map = new Map([['token', { token: 'bench-token', usableUntil: Date.now() + 3_600_000 }]]);
+    return {
+      call: () => {
+        const entry = map.get('token')!;
+        // Awaited by the loop, like every other row's promise.
+        return (Date.now() < entry.usableUntil ? entry.token : undefined) as unknown as Promise<unknown>;
+      },
+    };
+  },
+};
+
+interface CachedResult {
+  name: string;
+  how: string;
+  /** Ops per second of wall time. */
+  opsPerSec?: number;
+  /** Ops per second of this process's CPU time: what other processes on a busy machine do not inflate. */
+  opsPerCpuSec?: number;
+  /** Ops per CPU second ÷ the floor's, paired by round. */
+  ratio?: number;
+  /** Ops per wall second ÷ the floor's, paired by round. */
+  wallRatio?: number;
+  error?: string;
+}
+
+/** Runs whole batches of `call` for at least `ms`; ops per wall second and per CPU second of this process. */
+async function timedOps(call: Call, ms: number): Promise<{ wall: number; cpu: number }> {
+  let ops = 0;
+  let batch = 256;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let now = t0;
+  while (now - t0 < ms) {
+    for (let i = 0; i < batch; i++) await call();
+    ops += batch;
+    now = performance.now();
+    if (now - t0 < ms / 8) batch *= 2;
+  }
+  const used = process.cpuUsage(cpu0);
+  return { wall: ops / ((now - t0) / 1000), cpu: ops / ((used.user + used.system) / 1e6) };
+}
+
+async function cachedRow(): Promise<CachedResult[]> {
+  log(`[${elapsed()}] row 2: cached calls, ${CACHED_ROUNDS} rounds × ≥${CACHED_MS} ms each`);
+  const prepared = await prepare([cachedFloor, ...cachedRows].filter((r) => wanted(r.name)));
+  const before = await counts();
+  const ops = new Map<Prepared, number[]>();
+  const cpuOps = new Map<Prepared, number[]>();
+  await interleaved(prepared, 1, async (p) => void (await timedOps(p.call!, CACHED_MS / 2)));
+  await interleaved(prepared, CACHED_ROUNDS, async (p) => {
+    const { wall, cpu } = await timedOps(p.call!, CACHED_MS);
+    (ops.get(p) ?? ops.set(p, []).get(p)!).push(wall);
+    (cpuOps.get(p) ?? cpuOps.set(p, []).get(p)!).push(cpu);
+  });
+  const after = await counts();
+  if (after.tokens !== before.tokens) log(`  note: ${after.tokens - before.tokens} token request(s) during the cached row`);
+  for (const p of prepared) await p.close?.();
+  return prepared.map((p) => ({
+    name: p.row.name,
+    how: p.row.how,
+    ...(p.error === undefined
+      ? {
+          opsPerSec: median(ops.get(p)!),
+          opsPerCpuSec: median(cpuOps.get(p)!),
+          ratio: pairedRatio(cpuOps.get(p), cpuOps.get(prepared[0]!)),
+          wallRatio: pairedRatio(ops.get(p), ops.get(prepared[0]!)),
+        }
+      : { error: p.error }),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row 3: stampede.
+
+interface StampedeResult {
+  name: string;
+  how: string;
+  requests?: number;
+  failed?: number;
+  ms?: number;
+  error?: string;
+}
+
+async function stampedeRow(): Promise<StampedeResult[]> {
+  log(`[${elapsed()}] row 3: ${STAMPEDE_CALLERS} concurrent callers on a cold cache`);
+  const out: StampedeResult[] = [];
+  for (const row of stampedeRows.filter((r) => wanted(r.name))) {
+    try {
+      const { call, close } = await row.make(target);
+      const c0 = await counts();
+      const t0 = performance.now();
+      const settled = await Promise.allSettled(Array.from({ length: STAMPEDE_CALLERS }, () => call()));
+      const ms = performance.now() - t0;
+      const c1 = await counts();
+      await close?.();
+      out.push({ name: row.name, how: row.how, requests: c1.tokens - c0.tokens, failed: settled.filter((s) => s.status === 'rejected').length, ms });
+    } catch (error) {
+      out.push({ name: row.name, how: row.how, error: (error as Error).message.split('\n')[0]! });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row 4b: first token in a fresh process (import + construct + one request), timed inside the child.
+
+interface FirstTokenResult {
+  name: string;
+  ms?: number;
+  error?: string;
+}
+
+const childEnv = () => {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // a bare node: no loader (tsx) inherited
+  return env;
+};
+
+function firstTokenRow(): FirstTokenResult[] {
+  log(`[${elapsed()}] row 4b: first token in a fresh process, ${FIRST_ROUNDS} rounds`);
+  const rows = firstTokenRows().filter((r) => wanted(r.name));
+  const times = new Map<string, number[]>();
+  const errors = new Map<string, string>();
+  const env = childEnv();
+  for (let round = 0; round < FIRST_ROUNDS + 1; round++) {
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(k + round) % rows.length]!;
+      if (errors.has(row.name)) continue;
+      const result = spawnSync(process.execPath, ['--no-warnings', join(here, 'first-token.ts'), row.name, JSON.stringify(target)], { cwd: here, env, encoding: 'utf8' });
+      if (result.status !== 0) {
+        errors.set(row.name, result.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${result.status}`);
+        continue;
+      }
+      if (round === 0) continue; // warm-up: file system cache
+      (times.get(row.name) ?? times.set(row.name, []).get(row.name)!).push((JSON.parse(result.stdout) as { ms: number }).ms);
+    }
+  }
+  return rows.map((r) => (errors.has(r.name) ? { name: r.name, error: errors.get(r.name)! } : { name: r.name, ms: median(times.get(r.name)!) }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row 4: import cost, fresh processes.
+
+interface ImportResult {
+  name: string;
+  /** Median wall time of the process minus that of bare `node -e ''`, ms. */
+  esmOverBare?: number;
+  cjsOverBare?: number;
+  /** Median time of the import()/require() call itself, measured inside the process, ms. */
+  esmInProcess?: number;
+  cjsInProcess?: number;
+  esmError?: string;
+  cjsError?: string;
+}
+
+const TIMED_REQUIRE = 'const t=performance.now();require(process.argv[1]);process.stdout.write(String(performance.now()-t))';
+const TIMED_IMPORT = 'const t=performance.now();await import(process.argv[1]);process.stdout.write(String(performance.now()-t))';
+
+function importRow(): { bare: number; bareEsm: number; results: ImportResult[] } {
+  log(`[${elapsed()}] row 4: import cost, ${IMPORT_ROUNDS} rounds of fresh processes`);
+  const env = childEnv();
+  const spawnTimed = (argv: string[], cwd: string) => {
+    const t0 = performance.now();
+    const result = spawnSync(process.execPath, argv, { cwd, env, encoding: 'utf8' });
+    const wall = performance.now() - t0;
+    if (result.status !== 0) throw new Error(result.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${result.status}`);
+    return { wall, inside: result.stdout === '' ? 0 : Number(result.stdout) };
+  };
+  type Job = { key: string; argv: string[]; cwd: string };
+  const jobs: Job[] = [
+    { key: 'bare', argv: ['-e', ''], cwd: root },
+    { key: 'bareEsm', argv: ['--input-type=module', '-e', ''], cwd: root },
+  ];
+  for (const c of importCases(distDir).filter((i) => wanted(i.name))) {
+    const cwd = c.cwd === 'main' ? root : here;
+    if (c.esm) jobs.push({ key: `${c.name}\0esm`, argv: ['--input-type=module', '-e', TIMED_IMPORT, c.esm], cwd });
+    if (c.cjs) jobs.push({ key: `${c.name}\0cjs`, argv: ['-e', TIMED_REQUIRE, c.cjs], cwd });
+  }
+  const walls = new Map<string, number[]>();
+  const insides = new Map<string, number[]>();
+  const errors = new Map<string, string>();
+  for (let round = 0; round < IMPORT_ROUNDS + 1; round++) {
+    for (let k = 0; k < jobs.length; k++) {
+      const job = jobs[(k + round) % jobs.length]!;
+      if (errors.has(job.key)) continue;
+      try {
+        const { wall, inside } = spawnTimed(job.argv, job.cwd);
+        if (round === 0) continue; // warm-up: file system cache
+        (walls.get(job.key) ?? walls.set(job.key, []).get(job.key)!).push(wall);
+        (insides.get(job.key) ?? insides.set(job.key, []).get(job.key)!).push(inside);
+      } catch (error) {
+        errors.set(job.key, (error as Error).message);
+      }
+    }
+  }
+  const bare = median(walls.get('bare')!);
+  const bareEsm = median(walls.get('bareEsm')!);
+  const results = importCases(distDir).filter((i) => wanted(i.name)).map((c) => {
+    const r: ImportResult = { name: c.name };
+    for (const mode of ['esm', 'cjs'] as const) {
+      const key = `${c.name}\0${mode}`;
+      if (errors.has(key)) r[`${mode}Error`] = errors.get(key)!;
+      else if (walls.has(key)) {
+        r[`${mode}OverBare`] = median(walls.get(key)!) - bare;
+        r[`${mode}InProcess`] = median(insides.get(key)!);
+      }
+    }
+    return r;
+  });
+  return { bare, bareEsm, results };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row 5: memory.
+
+interface MemoryResult {
+  keys: number;
+  max: number;
+  served: number;
+  cachedTokens: number;
+  before: number;
+  after: number;
+  samples: number[];
+  ms: number;
+}
+
+function memoryRow(): Promise<MemoryResult> {
+  log(`[${elapsed()}] row 5: memory, ${MEMORY_KEYS.toLocaleString('en-US')} distinct audiences, cache.max ${MEMORY_MAX}`);
+  const child = fork(join(here, 'memory.ts'), [target.m2mDist, String(MEMORY_KEYS), String(MEMORY_MAX), String(MEMORY_BUDGET_MS)], {
+    execArgv: [...process.execArgv, '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolveMemory, reject) => {
+    child.once('message', (m) => resolveMemory(m as MemoryResult));
+    child.once('exit', (code) => code !== 0 && reject(new Error(`memory child exited (${code})`)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Run, print, write.
+
+const cold = ROWS.has('cold') ? await coldRow() : [];
+const cached = ROWS.has('cached') ? await cachedRow() : [];
+const stampede = ROWS.has('stampede') ? await stampedeRow() : [];
+const first = ROWS.has('first') ? firstTokenRow() : undefined;
+server.send({ type: 'close' });
+const imports = ROWS.has('import') ? importRow() : undefined;
+let memory: MemoryResult | { error: string } | undefined;
+if (ROWS.has('memory')) {
+  try {
+    memory = await memoryRow();
+  } catch (error) {
+    memory = { error: (error as Error).message };
+  }
+}
+
+const cpuModel = os.cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
+const machine = `${cpuModel}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+const date = new Date().toISOString().slice(0, 10);
+const loadAtEnd = loadAverage();
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (n: number | undefined, floor: number | undefined) => (n === undefined || floor === undefined ? '—' : fmtRatio(n / floor));
+const fmtRatio = (r: number | undefined) => (r === undefined ? '—' : r.toFixed(r < 0.1 ? 4 : 2));
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mb(bytes)}`;
+const out: string[] = [];
+const print = (line = '') => out.push(line);
+
+print(`## bench:peers — ${date}`);
+print();
+print(`${machine}. Load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadAtEnd}. m2m-token: ${buildNote}. ${QUICK ? 'QUICK run (fewer rounds). ' : ''}${PARTIAL ? `PARTIAL run (${[...ROWS].join(', ')}${ONLY ? `; only ${ONLY.join(', ')}` : ''}). ` : ''}Medians over interleaved rounds; ratios are to the floor measured in this run.`);
+print();
+if (ROWS.has('cold')) {
+  print(`### 1. Fetching a token (cache bypassed): ${COLD_ROUNDS} rounds × ${COLD_CALLS} sequential calls`);
+  print();
+  print('| library | cache bypassed by | calls/s | × floor | client CPU µs/call | CPU × floor | TCP connections/call |');
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of cold) {
+    if (r.error !== undefined) print(`| ${r.name} | ${r.how} | failed: ${r.error} | | | | |`);
+    else print(`| ${r.name} | ${r.how} | ${fmt(r.callsPerSec)} | ${fmtRatio(r.ratio)} | ${fmt(r.cpuUsPerCall, 1)} | ${fmtRatio(r.cpuRatio)} | ${fmt(r.connectionsPerCall, 2)} |`);
+  }
+  print();
+}
+if (ROWS.has('cached')) {
+  print(`### 2. Cached calls: ${CACHED_ROUNDS} rounds × ≥${CACHED_MS} ms`);
+  print();
+  print('"× floor" compares CPU time per op (ns/op CPU), which other processes on a busy machine do not inflate; ops/s is wall time.');
+  print();
+  print('| library | cached path | ops/s | ns/op CPU | × floor |');
+  print('| --- | --- | ---: | ---: | ---: |');
+  for (const r of cached) {
+    if (r.error !== undefined) print(`| ${r.name} | ${r.how} | failed: ${r.error} | | |`);
+    else print(`| ${r.name} | ${r.how} | ${fmt(r.opsPerSec)} | ${fmt(1e9 / r.opsPerCpuSec!)} | ${fmtRatio(r.ratio)} |`);
+  }
+  for (const n of noCache.filter((x) => wanted(x.name))) print(`| ${n.name} | ${n.why} | n/a | | |`);
+  print();
+}
+if (ROWS.has('stampede')) {
+  print(`### 3. ${STAMPEDE_CALLERS.toLocaleString('en-US')} concurrent callers on a cold cache`);
+  print();
+  print('Each library on a fresh instance. The ms column is not a ranking: m2m-token\'s own Agent opens a new connection (and loads undici on first use), while the fetch-based peers reuse the global pool warmed by the earlier rows.');
+  print();
+  print('| library | how | requests the server saw | rejected calls | ms |');
+  print('| --- | --- | ---: | ---: | ---: |');
+  for (const r of stampede) {
+    if (r.error !== undefined) print(`| ${r.name} | ${r.how} | failed: ${r.error} | | |`);
+    else print(`| ${r.name} | ${r.how} | ${fmt(r.requests)} | ${fmt(r.failed)} | ${fmt(r.ms)} |`);
+  }
+  print(`| global fetch, openid-client, auth0 AuthenticationClient, simple-oauth2 ClientCredentials | no cache | ${STAMPEDE_CALLERS} by design | | |`);
+  print();
+}
+if (imports) {
+  print(`### 4. Import cost over bare node: ${IMPORT_ROUNDS} fresh processes each, medians`);
+  print();
+  print(`Floor: bare \`node -e ''\` ${fmt(imports.bare, 1)} ms (\`node --input-type=module -e ''\`: ${fmt(imports.bareEsm, 1)} ms). "Over bare" is the whole process's wall time minus the floor's; "call alone" is timed inside the process around the import() / require() call.`);
+  print();
+  print('| module | `import` over bare, ms | `require` over bare, ms | import() call alone, ms | require() call alone, ms |');
+  print('| --- | ---: | ---: | ---: | ---: |');
+  for (const r of imports.results) {
+    print(`| ${r.name} | ${r.esmError ? `fails: ${r.esmError.slice(0, 60)}` : fmt(r.esmOverBare, 1)} | ${r.cjsError ? `fails: ${r.cjsError.slice(0, 60)}` : fmt(r.cjsOverBare, 1)} | ${fmt(r.esmInProcess, 1)} | ${fmt(r.cjsInProcess, 1)} |`);
+  }
+  print();
+}
+if (first) {
+  const firstFloor = first.find((r) => r.name === FLOOR_FETCH)?.ms;
+  print(`### 4b. First token in a fresh process: ${FIRST_ROUNDS} processes each, medians`);
+  print();
+  print('Timed inside the process, from before the library is imported to the first token in hand: import + construct + one request (a new connection). A library that loads its HTTP client on the first request pays for it here.');
+  print();
+  print('| library | ms | × floor |');
+  print('| --- | ---: | ---: |');
+  for (const r of first) print(`| ${r.name} | ${r.error ? `fails: ${r.error.slice(0, 80)}` : fmt(r.ms, 1)} | ${ratio(r.ms, firstFloor)} |`);
+  print();
+}
+if (memory) {
+  print('### 5. Memory: m2m-token, distinct audiences through one client (undici MockAgent as dispatcher: no sockets)');
+  print();
+  if ('error' in memory) print(`failed: ${memory.error}`);
+  else {
+    print(`${memory.keys.toLocaleString('en-US')} distinct audiences${memory.keys < MEMORY_KEYS ? ` (stopped at the ${MEMORY_BUDGET_MS / 1000} s budget, of ${MEMORY_KEYS.toLocaleString('en-US')})` : ''} after the cache was filled, cache.max ${memory.max}: heap after gc ${mb(memory.before)} before → ${mb(memory.after)} after (${signedMb(memory.after - memory.before)}); at each quarter ${memory.samples.map(mb).join(', ')}. Tokens cached at the end: ${memory.cachedTokens}. Requests: ${memory.served.toLocaleString('en-US')}, ${fmt(memory.ms / 1000, 1)} s (${fmt((memory.ms * 1000) / memory.keys, 1)} µs per new key).`);
+  }
+  print();
+}
+const m2mCold = cold.find((r) => r.name === coldRows[0]!.name);
+const m2mCached = cached.find((r) => r.name === cachedRows[0]!.name);
+const m2mArgs = cached.find((r) => r.name === M2M_ARGS_ROW);
+const m2mImport = imports?.results.find((r) => r.name.startsWith('m2m-token'));
+const targets: string[] = [];
+if (m2mCold) targets.push(`- fetching a token ≥ 0.9× floor: ${fmtRatio(m2mCold.ratio)} (calls/s), CPU per call ${fmtRatio(m2mCold.cpuRatio)}× the floor's`);
+if (m2mCached) targets.push(`- cached getToken() ≥ 0.8× floor: ${fmtRatio(m2mCached.ratio)}; with { audience, organization, scope } ≥ 0.4×: ${fmtRatio(m2mArgs?.ratio)} (CPU time; by wall time ${fmtRatio(m2mCached.wallRatio)} and ${fmtRatio(m2mArgs?.wallRatio)})`);
+if (m2mImport) targets.push(`- import ≤ 20 ms over bare node: import ${fmt(m2mImport.esmOverBare, 1)} ms, require ${fmt(m2mImport.cjsOverBare, 1)} ms`);
+if (memory && !('error' in memory)) targets.push(`- memory bounded by cache.max: ${memory.cachedTokens} tokens cached after ${memory.keys.toLocaleString('en-US')} keys, heap ${signedMb(memory.after - memory.before)}`);
+if (targets.length > 0) {
+  print('### Issue 7 targets (m2m-token)');
+  print();
+  for (const line of targets) print(line);
+  print();
+}
+print(`Total ${elapsed()}.`);
+
+console.log(out.join('\n'));
+
+if (QUICK || PARTIAL || !imports || !memory || !first) {
+  log('quick or partial run: results.svg and results.json left as they were');
+} else {
+  const results: Results = {
+    date,
+    machine,
+    load: { start: loadAtStart, end: loadAtEnd },
+    build: buildNote,
+    quick: QUICK,
+    cold,
+    cached,
+    stampede,
+    first: first!,
+    imports,
+    memory,
+  };
+  writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(here, 'results.svg'), renderSvg(results));
+  log(`wrote bench/peers/results.svg and bench/peers/results.json (${elapsed()})`);
+}
+process.exit(0);

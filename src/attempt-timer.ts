@@ -1,0 +1,59 @@
+/** The reason an attempt's controller is aborted with when its time is up. */
+export const TIMED_OUT = Object.freeze(new Error('attempt timed out'));
+
+/** Anything that can be aborted: an AbortController, an exchange in flight. */
+export interface Abortable {
+  abort(reason: Error): void;
+}
+
+/**
+ * Aborts each HTTP attempt at its deadline with one timer for all of them, armed for the earliest. A timer
+ * per attempt costs a setTimeout and a clearTimeout on every request; here an attempt costs a Map entry, and
+ * the timer is re-armed only when a deadline comes earlier than the one it waits for. The timer is unref'd:
+ * an idle client does not keep the process alive.
+ */
+export class AttemptTimer {
+  readonly #deadlines = new Map<Abortable, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #armedFor = Number.POSITIVE_INFINITY;
+
+  /** Aborts `controller` with {@link TIMED_OUT} once `performance.now()` reaches `deadline`. */
+  add(controller: Abortable, deadline: number): void {
+    this.#deadlines.set(controller, deadline);
+    if (deadline < this.#armedFor) this.#arm(deadline);
+  }
+
+  delete(controller: Abortable): void {
+    this.#deadlines.delete(controller);
+  }
+
+  /** Aborts every attempt still running (with `reason`) and stops the timer. */
+  abortAll(reason: Error): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    for (const controller of this.#deadlines.keys()) controller.abort(reason);
+    this.#deadlines.clear();
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = at;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - performance.now()));
+    this.#timer.unref();
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [controller, deadline] of this.#deadlines) {
+      // Timers may fire a hair early; a millisecond of slack keeps that from re-arming for nothing.
+      if (deadline <= now + 1) {
+        this.#deadlines.delete(controller);
+        controller.abort(TIMED_OUT);
+      } else if (deadline < next) next = deadline;
+    }
+    if (next < Number.POSITIVE_INFINITY) this.#arm(next);
+  }
+}
