@@ -7,27 +7,21 @@
 import { Agent, fetch, request } from 'undici';
 import { TokenClient } from 'm2m-token';
 import { tokenInterceptor } from 'm2m-token/undici';
-import { startAuthorizationServer } from '../demo/authorization-server.js';
-import { startProtectedApi } from '../demo/protected-api.js';
+import { BILLING, BILLING_CLIENT, startBillingDemo } from '../demo/billing-demo.js';
 
-const BILLING = 'https://billing.api.demo/';
-const as = await startAuthorizationServer({
-  clients: [{ client_id: 'billing-worker', client_secret: 'demo-secret-not-for-production', token_endpoint_auth_method: 'client_secret_basic' }],
-  resources: [{ resource: BILLING, scope: 'invoices:read' }],
-});
-const api = await startProtectedApi({ issuer: as.issuer, jwksUri: as.jwksUri, audience: BILLING });
-const client = new TokenClient({ issuer: as.issuer, clientId: 'billing-worker', clientSecret: 'demo-secret-not-for-production' });
+const demo = await startBillingDemo();
+const client = new TokenClient({ issuer: demo.issuer, ...BILLING_CLIENT });
 const agent = new Agent();
 
 try {
-  const dispatcher = agent.compose(tokenInterceptor(client, { targets: { [api.url]: { resource: BILLING, scope: 'invoices:read' } } }));
-  const { statusCode, body } = await request(`${api.url}/invoices`, { dispatcher });
+  const dispatcher = agent.compose(tokenInterceptor(client, { targets: { [demo.apiUrl]: { resource: BILLING, scope: 'invoices:read' } } }));
+  const { statusCode, body } = await request(`${demo.apiUrl}/invoices`, { dispatcher });
   console.log(`undici.request GET /invoices → ${statusCode}`, await body.json());
-  const response = await fetch(`${api.url}/invoices`, { dispatcher });
+  const response = await fetch(`${demo.apiUrl}/invoices`, { dispatcher });
   console.log(`undici fetch   GET /invoices → ${response.status}`, await response.json());
+  if (statusCode !== 200 || response.status !== 200) process.exitCode = 1;
 } finally {
   await agent.close();
   await client.close();
-  await api.close();
-  await as.close();
+  await demo.close();
 }
