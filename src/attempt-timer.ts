@@ -21,25 +21,29 @@ export class AttemptTimer {
   add(controller: Abortable, deadline: number): void {
     this.#deadlines.set(controller, deadline);
     if (deadline < this.#armedFor) this.#arm(deadline);
+    // While an attempt waits, its deadline keeps the process alive (a dispatcher may hold no handle of its own).
+    else this.#timer?.ref();
   }
 
   delete(controller: Abortable): void {
     this.#deadlines.delete(controller);
+    if (this.#deadlines.size === 0) this.#timer?.unref();
   }
 
   /** Aborts every attempt still running (with `reason`) and stops the timer. */
   abortAll(reason: Error): void {
     clearTimeout(this.#timer);
     this.#armedFor = Number.POSITIVE_INFINITY;
-    for (const controller of this.#deadlines.keys()) controller.abort(reason);
+    const all = [...this.#deadlines.keys()];
     this.#deadlines.clear();
+    for (const controller of all) abortQuietly(controller, reason);
   }
 
   #arm(at: number): void {
     clearTimeout(this.#timer);
     this.#armedFor = at;
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - performance.now()));
-    this.#timer.unref();
+    if (this.#deadlines.size === 0) this.#timer.unref();
   }
 
   #fire(): void {
@@ -51,9 +55,18 @@ export class AttemptTimer {
       // Timers may fire a hair early; a millisecond of slack keeps that from re-arming for nothing.
       if (deadline <= now + 1) {
         this.#deadlines.delete(controller);
-        controller.abort(TIMED_OUT);
+        abortQuietly(controller, TIMED_OUT);
       } else if (deadline < next) next = deadline;
     }
     if (next < Number.POSITIVE_INFINITY) this.#arm(next);
+  }
+}
+
+/** One faulty abort must not stop the others, nor escape a timer callback as an uncaught exception. */
+function abortQuietly(controller: Abortable, reason: Error): void {
+  try {
+    controller.abort(reason);
+  } catch {
+    // The exchange settles itself before it touches undici's controller.
   }
 }

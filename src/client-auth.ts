@@ -44,6 +44,8 @@ export interface Credentials {
 export interface ClientAuthParts {
   authorization?: string;
   form: [name: string, value: string][];
+  /** Every form in which these parts carry a secret, for redaction wherever the request may be echoed. */
+  secrets: string[];
 }
 
 // Strongest first: when the server's metadata allows several, the first one these credentials allow wins.
@@ -212,6 +214,7 @@ export async function authenticate(method: ClientAuthentication, credentials: Cr
           ['client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'],
           ['client_assertion', assertion],
         ],
+        secrets: [assertion, ...secretForms(clientSecret)],
       };
     }
     default:
@@ -223,13 +226,15 @@ export async function authenticate(method: ClientAuthentication, credentials: Cr
 export function fixedAuthParts(method: ClientAuthentication, credentials: Credentials): ClientAuthParts | undefined {
   const { clientId, clientSecret = '' } = credentials;
   switch (method) {
-    case 'client_secret_basic':
-      return { authorization: basicAuthorization(clientId, clientSecret), form: [] };
+    case 'client_secret_basic': {
+      const authorization = basicAuthorization(clientId, clientSecret);
+      return { authorization, form: [], secrets: [authorization.slice('Basic '.length), ...secretForms(clientSecret)] };
+    }
     case 'client_secret_post':
-      return { form: [['client_id', clientId], ['client_secret', clientSecret]] };
+      return { form: [['client_id', clientId], ['client_secret', clientSecret]], secrets: secretForms(clientSecret) };
     case 'tls_client_auth':
     case 'self_signed_tls_client_auth':
-      return { form: [['client_id', clientId]] };
+      return { form: [['client_id', clientId]], secrets: [] };
     default:
       return undefined;
   }
@@ -241,6 +246,11 @@ export function fixedAuthParts(method: ClientAuthentication, credentials: Creden
  */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`;
+}
+
+/** The secret as given and as it appears in a form body or a URL. */
+function secretForms(secret: string): string[] {
+  return secret === '' ? [] : [...new Set([secret, formEncode(secret), encodeURIComponent(secret)])];
 }
 
 function formEncode(value: string): string {

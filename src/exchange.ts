@@ -81,8 +81,13 @@ export function exchange(dispatcher: Dispatcher, request: HttpRequest, maxBytes:
     response,
     abort(reason) {
       abortReason = reason;
-      if (controller !== undefined) controller.abort(reason);
+      // Settle first: a controller that throws (a faulty interceptor) must not leave the exchange hanging.
       fail(reason);
+      try {
+        controller?.abort(reason);
+      } catch {
+        // Already settled above; the connection is the dispatcher's to clean up.
+      }
     },
   };
 }

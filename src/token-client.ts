@@ -197,7 +197,9 @@ export class TokenClient implements TokenSource {
   #join(key: string, params: TokenParams, force: boolean, signal: AbortSignal | undefined): Promise<Token> {
     let flight = this.#flights.get(key);
     // A forced refresh must not be served a stored copy of the token it is replacing.
-    if (flight === undefined || (force && !flight.meta.fresh)) {
+    // A superseded flight (overtaken by invalidate() or a forced refresh) is not joined: it may bring back the
+    // very token that was dropped.
+    if (flight === undefined || flight.meta.superseded || (force && !flight.meta.fresh)) {
       if (flight) flight.meta.superseded = true;
       flight = this.#startFlight(key, params, force);
     }
@@ -214,12 +216,12 @@ export class TokenClient implements TokenSource {
     this.#startFlight(key, params, false).promise.catch((error: unknown) => {
       const failure = asClientError(error);
       // The cached token is still usable. Try again after a pause, not on every call (that would hammer a
-      // struggling server, and burn quota, exactly when it is failing): Retry-After when the server gave
-      // one, else 1 s doubling per failure up to 30 s, and never past the point the token stops being usable.
+      // struggling server, and burn quota, exactly when it is failing): 1 s doubling per failure up to 30 s,
+      // longer if the server's Retry-After says so, and never past the point the token stops being usable.
       entry.refreshFailures += 1;
-      const pause = failure.retryAfter ?? Math.min(30_000, 1_000 * 2 ** (entry.refreshFailures - 1));
+      const pause = Math.max(failure.retryAfter ?? 0, Math.min(30_000, 1_000 * 2 ** (entry.refreshFailures - 1)));
       entry.refreshAt = Math.min(entry.usableUntil, this.#now() + pause);
-      this.#report({ type: 'refresh', error: failure });
+      if (!this.#closed) this.#report({ type: 'refresh', error: failure });
     });
   }
 

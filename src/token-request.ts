@@ -14,7 +14,6 @@ export function buildTokenRequest(url: URL, auth: ClientAuthParts, params: Token
     'user-agent': userAgent,
   };
   if (auth.authorization !== undefined) headers.authorization = auth.authorization;
-  const assertion = auth.form.find(([name]) => name === 'client_assertion')?.[1];
   if (params.audience !== undefined) form.append('audience', params.audience);
   if (params.organization !== undefined) form.append('organization', params.organization);
   if (params.scope.length > 0) form.append('scope', params.scope.join(' '));
@@ -27,7 +26,7 @@ export function buildTokenRequest(url: URL, auth: ClientAuthParts, params: Token
     method: 'POST',
     headers,
     body: form.toString(),
-    ...(assertion ? { secrets: [assertion] } : {}),
+    secrets: auth.secrets,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Agent, Dispatcher } from 'undici';
-import { ErrorCode, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
+import { ErrorCode, redact, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
 import type { ResolvedRetry } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
 import { AttemptTimer, TIMED_OUT } from './attempt-timer.js';
@@ -23,6 +23,8 @@ export function unexpectedError(cause: unknown): TokenClientError {
 // Connection failures that another try will not fix: a name that does not resolve, a certificate that does
 // not verify. Retrying them only delays the error.
 const PERMANENT_NETWORK_CODES = new Set([
+  // undici refusing the request itself: a destroyed or closed dispatcher, or one too old for its handler API.
+  'UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED', 'UND_ERR_NOT_SUPPORTED',
   'ENOTFOUND', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT',
   'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED',
@@ -61,7 +63,7 @@ export interface HttpRequest {
   body?: string;
   /** What messages call the other end. @default 'token endpoint' */
   label?: string;
-  /** Values of this request to scrub from anything the server echoes back (a signed client assertion). */
+  /** Values of this request to scrub from anything that may echo it (a server's error, a dispatcher's error). */
   secrets?: readonly string[];
   /** `url.origin` and `url.pathname + url.search`, when the builder already has them (saves URL getters). */
   origin?: string;
@@ -167,8 +169,9 @@ export class Transport {
     // 501 Not Implemented and 505 HTTP Version Not Supported will answer the same next time.
     if (!(status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505))) return undefined;
     const asked = retryAfter(response, this.#config.clock.now());
-    if (asked === undefined) return backoff(retry, attemptNumber);
-    return asked <= retry.maxRetryAfter ? asked : undefined;
+    if (asked !== undefined && asked > retry.maxRetryAfter) return undefined;
+    // A Retry-After of 0, or a reset already past (clock skew), must not remove the backoff.
+    return Math.max(asked ?? 0, backoff(retry, attemptNumber));
   }
 
   async #attempt(request: HttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
@@ -201,7 +204,7 @@ export class Transport {
         throw error;
       }
       if (failure instanceof TokenClientError) throw failure;
-      throw networkError(failure, endpoint, label);
+      throw networkError(sanitized(failure, request.secrets), endpoint, label);
     } finally {
       this.#timer.delete(inFlight);
     }
@@ -229,6 +232,23 @@ export function closedError(): TokenRequestError {
 // Timeouts caused by totalTimeout: retrying them cannot help.
 const deadlineErrors = new WeakSet<TokenClientError>();
 const isDeadline = (error: TokenClientError) => deadlineErrors.has(error);
+
+/**
+ * The dispatcher's error, or a copy with the request's secrets taken out of its message and stack: some
+ * (undici's MockAgent, custom interceptors) quote the request they failed on, body and headers included.
+ */
+function sanitized(error: unknown, secrets: readonly string[] | undefined): unknown {
+  if (!(error instanceof Error) || !secrets?.length) return error;
+  const message = redact(error.message, secrets);
+  const stack = error.stack === undefined ? undefined : redact(error.stack, secrets);
+  if (message === error.message && stack === error.stack) return error;
+  const copy = new Error(message);
+  copy.name = error.name;
+  if (stack !== undefined) copy.stack = stack;
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 

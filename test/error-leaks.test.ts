@@ -1,3 +1,4 @@
+import { MockAgent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { TokenClient, TokenClientError } from '../src/index.js';
 import { SECRET, setup } from './helpers/client.js';
@@ -74,6 +75,22 @@ describe('errors say what happened and never carry the secret or the token', () 
       expectNoLeak(error, [SECRET]);
     }
   });
+
+  it.each(['client_secret_post', 'client_secret_basic'] as const)(
+    'a dispatcher error that quotes the request (undici MockAgent) leaks no %s credential',
+    async (clientAuthentication) => {
+      const mock = new MockAgent();
+      mock.disableNetConnect();
+      const secret = 'mock+secret %: value-123';
+      const client = new TokenClient({ tokenEndpoint: 'https://as.example.com/token', clientId: 'c', clientSecret: secret, clientAuthentication, dispatcher: mock, retry: false });
+      const error = await client.getToken().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'M2M_NETWORK_ERROR' });
+      const basic = Buffer.from(`c:${encodeURIComponent(secret)}`).toString('base64');
+      expectNoLeak(error, [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), basic.slice(0, 12)]);
+      await client.close();
+      await mock.close();
+    },
+  );
 
   it('a configuration error does not echo the secret', () => {
     let error: unknown;

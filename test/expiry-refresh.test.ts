@@ -98,6 +98,22 @@ describe('expiry and refresh-ahead (injected clock)', () => {
     await requestsReach(server, 3);
   });
 
+  it.each([
+    ['Retry-After: 0', { 'retry-after': '0' }],
+    ['an x-ratelimit-reset already past', { 'x-ratelimit-reset': '1' }],
+  ])('%s does not remove the pause before the next refresh', async (_name, headers) => {
+    const clock = new ManualClock();
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ clock, refreshAhead: 10 * MIN, retry: false, onError: (e) => events.push(e) });
+    await client.getToken();
+    clock.advance(55 * MIN);
+    server.respond((_req, res) => json(res, 429, { error: 'too_many_requests' }, headers));
+    await client.getToken();
+    await expect.poll(() => events.length).toBe(1);
+    for (let i = 0; i < 100; i++) await client.getToken();
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('uses the JWT exp when expires_in is missing, else defaultLifetime', async () => {
     const clock = new ManualClock();
     const { server, client } = await setup({ clock, defaultLifetime: 120_000 });

@@ -152,6 +152,27 @@ describe('TokenStore races', () => {
     expect(store.calls.filter((c) => c === 'get').length).toBe(reads + 1);
   });
 
+  it('a getToken() after invalidate() does not join the older read and get the dropped token', async () => {
+    const store = new RecordingStore();
+    const key = { current: '' };
+    store.get = async (k: string) => {
+      key.current = k;
+      const snapshot = store.data.get(k);
+      await new Promise((r) => setTimeout(r, 80));
+      return snapshot;
+    };
+    const { server, client } = await setup({ cache: store });
+    await client.getToken();
+    await expect.poll(() => store.data.size).toBe(1);
+    await client.invalidate({ audience: 'x' }); // another key: nothing changes for the default one
+    const { client: second } = await setup({ cache: store, tokenEndpoint: server.url });
+    const reading = second.getToken(); // snapshots token-1 from the store
+    await second.invalidate();
+    const after = await second.getToken();
+    expect((await reading).accessToken).toBe('token-1');
+    expect(after.accessToken).toBe('token-2');
+  });
+
   it.each([
     ['scope null (a SQL column)', { scope: null, raw: null }, true],
     ['scope not a list', { scope: 42 }, false],
@@ -206,6 +227,21 @@ describe('TokenStore leases (fleet single flight)', () => {
     expect(await pending).toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
     // Without the check it would wait out the lease, 2 × (3 s + 1 s).
     expect(performance.now() - closedAt).toBeLessThan(2_000);
+  });
+
+  it('a store that cannot wait (waitForToken fails) is not polled in a loop: the client fetches on its own', async () => {
+    const store = new LeasingStore();
+    store.holder = Symbol('holder that never finishes');
+    Object.assign(store, {
+      waitForToken: async () => {
+        throw new Error('no pub/sub');
+      },
+    });
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ cache: store, onError: (e) => events.push(e) });
+    await expect(client.getToken()).resolves.toMatchObject({ accessToken: 'token-1' });
+    expect(server.requests).toHaveLength(1);
+    expect(events.filter((e) => e.operation === 'wait')).toHaveLength(1);
   });
 
   it('a store whose lease call fails is bypassed: the client fetches on its own', async () => {

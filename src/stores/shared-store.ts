@@ -28,6 +28,8 @@ export class SharedStore {
   readonly #timeout: Milliseconds;
   readonly #report: (event: TokenClientErrorEvent) => void;
   readonly #pending = new Set<Promise<unknown>>();
+  /** Store calls that failed so far: a waiter watches it to stop waiting on a store that cannot wait. */
+  #failures = 0;
 
   constructor(store: TokenStore, timeout: Milliseconds, report: (event: TokenClientErrorEvent) => void) {
     this.#store = store;
@@ -111,8 +113,15 @@ export class SharedStore {
           await this.release(lease);
         }
       }
+      const failuresBefore = this.#failures;
+      const sliceEnds = performance.now() + LEASE_WAIT_SLICE;
       const waited = accept(await this.waitForToken(key, LEASE_WAIT_SLICE));
       if (waited !== undefined) return waited;
+      // A store that cannot wait: fetch alone rather than poll it in a tight loop.
+      if (this.#failures !== failuresBefore) break;
+      // A wait that came back early without a token must still not make this a busy loop.
+      const rest = sliceEnds - performance.now();
+      if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
     } while (performance.now() < giveUpAt);
     how.checkOpen();
     return how.fetch(false);
@@ -132,6 +141,7 @@ export class SharedStore {
       (v.raw == null || (typeof v.raw === 'object' && !Array.isArray(v.raw)));
     // null reads as absent: SQL and ORM stores give null for an empty column.
     if (valid) return { ...(v as StoredToken), scope: v.scope ?? undefined, raw: v.raw ?? undefined };
+    this.#failures += 1;
     this.#report({ type: 'store', operation, error: storeError(operation, 'returned a value that is not a stored token') });
     return undefined;
   }
@@ -145,6 +155,7 @@ export class SharedStore {
       try {
         return await Promise.race([call(), timedOut]);
       } catch (error) {
+        this.#failures += 1;
         const reported = error instanceof TokenClientError ? error : storeError(operation, 'failed', error);
         this.#report({ type: 'store', operation, error: reported });
         return undefined;
