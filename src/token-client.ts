@@ -112,14 +112,14 @@ export class TokenClient implements TokenSource {
 
   /**
    * Drops the cached token for these options from memory at once, and from the shared store; the promise
-   * settles when the store has answered (it never rejects: store failures go to `onError`).
+   * settles when the store has answered. It rejects only for invalid options: store failures go to `onError`.
    */
   invalidate(options?: GetTokenOptions): Promise<void> {
     let key = this.#defaultKey;
     if (options !== undefined) {
       try {
         checkCallOptions(options);
-        if (!usesDefaults(options)) key = this.#keyFor(mergeTokenParams(this.#options.defaults, options));
+        if (!usesDefaults(options)) key = this.#callKey(options).key;
       } catch (error) {
         return Promise.reject(error as Error);
       }
