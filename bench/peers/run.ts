@@ -19,6 +19,14 @@ import { fileURLToPath } from 'node:url';
 import { cachedRows, coldRows, FLOOR_FETCH, fetchFloor, firstTokenRows, importCases, M2M_ARGS_ROW, noCache, nodeHttpRow, stampedeRows, type Call, type Row, type Target } from './peers.js';
 import { renderSvg, type Results } from './svg.js';
 
+
+/** Appends a sample to the list kept under `key`. */
+function record<K>(samples: Map<K, number[]>, key: K, value: number): void {
+  const list = samples.get(key);
+  if (list) list.push(value);
+  else samples.set(key, [value]);
+}
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const args = new Set(process.argv.slice(2));
@@ -210,9 +218,9 @@ async function coldRow(): Promise<ColdResult[]> {
     const used = process.cpuUsage(cpu0);
     const c1 = await counts();
     if (c1.tokens - c0.tokens !== COLD_CALLS) throw new Error(`expected ${COLD_CALLS} token requests, the server saw ${c1.tokens - c0.tokens}`);
-    (rate.get(p) ?? rate.set(p, []).get(p)!).push(COLD_CALLS / (wall / 1000));
-    (cpu.get(p) ?? cpu.set(p, []).get(p)!).push((used.user + used.system) / COLD_CALLS);
-    (conns.get(p) ?? conns.set(p, []).get(p)!).push((c1.connections - c0.connections) / COLD_CALLS);
+    record(rate, p, COLD_CALLS / (wall / 1000));
+    record(cpu, p, (used.user + used.system) / COLD_CALLS);
+    record(conns, p, (c1.connections - c0.connections) / COLD_CALLS);
   });
   for (const p of prepared) await p.close?.();
   return prepared.map((p) => ({
@@ -289,8 +297,8 @@ async function cachedRow(): Promise<CachedResult[]> {
   await interleaved(prepared, 1, async (p) => void (await timedOps(p.call!, CACHED_MS / 2)));
   await interleaved(prepared, CACHED_ROUNDS, async (p) => {
     const { wall, cpu } = await timedOps(p.call!, CACHED_MS);
-    (ops.get(p) ?? ops.set(p, []).get(p)!).push(wall);
-    (cpuOps.get(p) ?? cpuOps.set(p, []).get(p)!).push(cpu);
+    record(ops, p, wall);
+    record(cpuOps, p, cpu);
   });
   const after = await counts();
   if (after.tokens !== before.tokens) log(`  note: ${after.tokens - before.tokens} token request(s) during the cached row`);
@@ -372,7 +380,7 @@ function firstTokenRow(): FirstTokenResult[] {
         continue;
       }
       if (round === 0) continue; // warm-up: file system cache
-      (times.get(row.name) ?? times.set(row.name, []).get(row.name)!).push((JSON.parse(result.stdout) as { ms: number }).ms);
+      record(times, row.name, (JSON.parse(result.stdout) as { ms: number }).ms);
     }
   }
   return rows.map((r) => (errors.has(r.name) ? { name: r.name, error: errors.get(r.name)! } : { name: r.name, ms: median(times.get(r.name)!) }));
@@ -426,8 +434,8 @@ function importRow(): { bare: number; bareEsm: number; results: ImportResult[] }
       try {
         const { wall, inside } = spawnTimed(job.argv, job.cwd);
         if (round === 0) continue; // warm-up: file system cache
-        (walls.get(job.key) ?? walls.set(job.key, []).get(job.key)!).push(wall);
-        (insides.get(job.key) ?? insides.set(job.key, []).get(job.key)!).push(inside);
+        record(walls, job.key, wall);
+        record(insides, job.key, inside);
       } catch (error) {
         errors.set(job.key, (error as Error).message);
       }
