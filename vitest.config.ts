@@ -13,6 +13,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Says loudly when the Redis suites are skipped for want of a redis-server.
+    globalSetup: ['test/setup/redis.ts'],
     testTimeout: 20_000,
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },

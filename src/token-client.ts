@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
@@ -15,6 +15,9 @@ import { parseTokenResponse, type ResponseContext } from './token-response.js';
 import { createToken, type GetTokenOptions, type Token, type TokenSource } from './token-source.js';
 import { closedError, Transport, unexpectedError, type HttpRequest } from './transport.js';
 import { systemClock } from './types.js';
+
+let lruCacheModule: Promise<typeof import('lru-cache')> | undefined;
+const loadLruCache = () => (lruCacheModule ??= import('lru-cache'));
 
 interface CacheEntry extends TokenSchedule {
   token: Token;
@@ -40,7 +43,8 @@ interface FlightState {
  */
 export class TokenClient implements TokenSource {
   readonly #options: ResolvedOptions;
-  readonly #cache: LRUCache<string, CacheEntry>;
+  /** Tokens for every key but the default one; created with the first such key (see #ensureCache). */
+  #cache: LRUCache<string, CacheEntry> | undefined;
   readonly #flights = new SingleFlight<Token, FlightState>();
   readonly #callKeys: CallKeyMemo<{ key: string; params: TokenParams }>;
   readonly #requests = new Map<string, HttpRequest>();
@@ -58,7 +62,6 @@ export class TokenClient implements TokenSource {
   constructor(options: TokenClientOptions) {
     const o = resolveOptions(options);
     this.#options = o;
-    this.#cache = new LRUCache({ max: o.cache.max });
     this.#callKeys = new CallKeyMemo(2 * o.cache.max);
     this.#transport = new Transport({ clock: o.clock, ...o.transport });
     this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults);
@@ -92,7 +95,7 @@ export class TokenClient implements TokenSource {
       if (options.signal?.aborted) return Promise.reject(abortedError(options.signal));
       if (options.forceRefresh === true) return this.#join(key, params, true, options.signal);
     }
-    const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache.get(key);
+    const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key);
     if (entry !== undefined) {
       const now = this.#now();
       if (now < entry.refreshAt) return entry.resolved;
@@ -140,6 +143,15 @@ export class TokenClient implements TokenSource {
     return { token, resolved: Promise.resolve(token), refreshFailures: 0, ...scheduleToken(token, this.#options.expiry) };
   }
 
+  /**
+   * lru-cache is loaded with the first key other than the default one, not at import: it is two thirds of the
+   * package's import time, and most services (and every cold start) only ever use the default token.
+   */
+  async #ensureCache(): Promise<void> {
+    const { LRUCache } = await loadLruCache();
+    this.#cache ??= new LRUCache({ max: this.#options.cache.max });
+  }
+
   /** Per-call options → cache key, memoized (see CallKeyMemo); extraParams are rare and not memoized. */
   #callKey(options: GetTokenOptions): { key: string; params: TokenParams } {
     const { audience, organization, scope, resource, extraParams } = options;
@@ -155,12 +167,12 @@ export class TokenClient implements TokenSource {
 
   #remember(key: string, entry: CacheEntry): void {
     if (key === this.#defaultKey) this.#defaultEntry = entry;
-    else this.#cache.set(key, entry);
+    else this.#cache?.set(key, entry);
   }
 
   #forget(key: string): void {
     if (key === this.#defaultKey) this.#defaultEntry = undefined;
-    else this.#cache.delete(key);
+    else this.#cache?.delete(key);
   }
 
   #keyFor(params: TokenParams): string {
@@ -225,7 +237,8 @@ export class TokenClient implements TokenSource {
     });
   }
 
-  #obtain(key: string, params: TokenParams, state: FlightState): Promise<Token> {
+  async #obtain(key: string, params: TokenParams, state: FlightState): Promise<Token> {
+    if (key !== this.#defaultKey && this.#cache === undefined) await this.#ensureCache();
     const shared = this.#shared;
     if (shared === undefined || state.fresh) return this.#fetch(key, params, state);
     return shared.obtain(key, {
@@ -313,7 +326,7 @@ export class TokenClient implements TokenSource {
       audience: o.defaults.audience,
       organization: o.defaults.organization,
       scope: o.defaults.scope,
-      cachedTokens: this.#cache.size + (this.#defaultEntry ? 1 : 0),
+      cachedTokens: (this.#cache?.size ?? 0) + (this.#defaultEntry ? 1 : 0),
       closed: this.#closed,
     };
   }

@@ -1,9 +1,10 @@
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ErrorCode, redact, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
 import type { ResolvedRetry } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
 import { AttemptTimer, TIMED_OUT } from './attempt-timer.js';
 import { exchange } from './exchange.js';
+import { HttpAgents, httpExchange } from './http-exchange.js';
 import type { Clock, Milliseconds } from './types.js';
 
 // Loaded with the first request, like undici: import time matters in serverless functions.
@@ -23,7 +24,7 @@ export function unexpectedError(cause: unknown): TokenClientError {
 // Connection failures that another try will not fix: a name that does not resolve, a certificate that does
 // not verify. Retrying them only delays the error.
 const PERMANENT_NETWORK_CODES = new Set([
-  // undici refusing the request itself: a destroyed or closed dispatcher, or one too old for its handler API.
+  // undici (a dispatcher the user gave) refusing the request itself: destroyed, closed, or too old for its handler API.
   'UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED', 'UND_ERR_NOT_SUPPORTED',
   'ENOTFOUND', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT',
@@ -42,8 +43,9 @@ export interface TransportConfig {
   timeout: Milliseconds;
   totalTimeout: Milliseconds;
   retry: ResolvedRetry;
+  /** The user's undici dispatcher (proxy, interceptors, MockAgent); without one, Node's own http/https. */
   dispatcher: Dispatcher | undefined;
-  /** Client certificate and key for mutual TLS (RFC 8705), given to the Agent the transport owns. */
+  /** Client certificate and key for mutual TLS (RFC 8705), given to the https Agent the transport owns. */
   tls: TlsCredentials | undefined;
   clock: Clock;
 }
@@ -71,34 +73,21 @@ export interface HttpRequest {
 }
 
 /**
- * The one place that does I/O with the token endpoint: undici, per-attempt timeout, overall deadline, retry
- * with backoff and Retry-After. `handle` turns a response into a result or throws; whether a failure is
+ * The one place that does I/O with the token endpoint: node:http(s) with keep-alive Agents (or the user's undici
+ * dispatcher), per-attempt timeout, overall deadline, retry with backoff and Retry-After. `handle` turns a response into a result or throws; whether a failure is
  * retried depends only on the HTTP status (408, 429, 5xx) or on the request having failed (network, timeout).
  */
 export class Transport {
   readonly #config: TransportConfig;
-  #ownAgent: Agent | undefined;
-  #dispatcher: Dispatcher | Promise<Dispatcher> | undefined;
+  /** Node's http/https Agents, when the user gave no dispatcher. */
+  readonly #agents: HttpAgents | undefined;
   readonly #closing = new AbortController();
   /** Times out attempts, and close() aborts them through it (cheaper than combining two signals per attempt). */
   readonly #timer = new AttemptTimer();
-  #closed: Promise<void> = Promise.resolve();
 
   constructor(config: TransportConfig) {
     this.#config = config;
-    this.#dispatcher = config.dispatcher;
-  }
-
-  /** undici is loaded with the first request, not at import: it is most of the package's import cost. */
-  #getDispatcher(): Dispatcher | Promise<Dispatcher> {
-    // Never create an Agent after close(): nothing would close it.
-    if (this.#closing.signal.aborted) throw closedError();
-    this.#dispatcher ??= import('undici').then(({ Agent }) => {
-      this.#ownAgent = new Agent({ connect: { timeout: this.#config.timeout, ...this.#config.tls } });
-      this.#dispatcher = this.#ownAgent;
-      return this.#ownAgent;
-    });
-    return this.#dispatcher;
+    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls);
   }
 
   /**
@@ -177,14 +166,16 @@ export class Transport {
   async #attempt(request: HttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
     const endpoint = request.url.origin;
     const label = `${request.label ?? 'token endpoint'} ${endpoint}`;
-    // Loading undici (the first request only) does not count against the attempt's timeout.
-    const pending = this.#getDispatcher();
-    const dispatcher = pending instanceof Promise ? await pending : pending;
+    // Never open a connection after close(): nothing would close it.
     if (this.#closing.signal.aborted) throw closedError();
     const now = performance.now();
     const byDeadline = deadline - now < this.#config.timeout;
     const sentAt = this.#config.clock.now();
-    const inFlight = exchange(dispatcher, request, MAX_RESPONSE_BYTES, (status) => tooLargeError(status, endpoint, label));
+    const tooLarge = (status: number) => tooLargeError(status, endpoint, label);
+    const { dispatcher } = this.#config;
+    const inFlight = dispatcher
+      ? exchange(dispatcher, request, MAX_RESPONSE_BYTES, tooLarge)
+      : httpExchange(this.#agents!, request, MAX_RESPONSE_BYTES, tooLarge);
     this.#timer.add(inFlight, byDeadline ? deadline : now + this.#config.timeout);
     try {
       const response = await inFlight.response;
@@ -210,18 +201,14 @@ export class Transport {
     }
   }
 
-  /** Aborts requests in flight and releases the Agent the transport owns. */
+  /** Aborts requests in flight and closes the connections of the Agents the transport owns (not a user's dispatcher). */
   close(): Promise<void> {
     if (!this.#closing.signal.aborted) {
       this.#closing.abort(closedError());
       this.#timer.abortAll(closedError());
-      this.#closed = Promise.resolve(this.#dispatcher).then(
-        // destroy, not close: close() would wait for requests that have not reached a connection yet.
-        () => this.#ownAgent?.destroy(),
-        () => undefined,
-      );
+      this.#agents?.destroy();
     }
-    return this.#closed;
+    return Promise.resolve();
   }
 }
 

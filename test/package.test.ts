@@ -1,9 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import * as core from '../src/index.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../src/version.js';
+import { okToken, startTokenServer } from './helpers/token-server.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -16,18 +19,34 @@ it('the User-Agent constants match package.json', () => {
   expect(PACKAGE_VERSION).toBe(pkg.version);
 });
 
-it('runtime dependencies are few: the core three, and jose for JWT signing', () => {
-  expect(Object.keys(pkg.dependencies).sort()).toEqual(['jose', 'lru-cache', 'p-retry', 'undici']);
+it('runtime dependencies are few: lru-cache, p-retry, and jose for JWT signing (HTTP is Node\'s own)', () => {
+  expect(Object.keys(pkg.dependencies).sort()).toEqual(['jose', 'lru-cache', 'p-retry']);
 });
 
-it('importing the core entry loads only lru-cache: undici and p-retry come with the first request, jose with the first signed one', () => {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.mjs', 'src/index.ts'], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    encoding: 'utf8',
-  });
-  const loaded = JSON.parse(out) as string[];
-  expect(loaded).toEqual(['lru-cache']);
-  for (const name of ['undici', 'p-retry', 'jose', 'msw', 'ioredis', 'axios', 'oidc-provider']) expect(loaded).not.toContain(name);
+function loadedPackages(...args: string[]): string[] {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.mjs', 'src/index.ts', ...args], { cwd: root, encoding: 'utf8' });
+  return JSON.parse(out) as string[];
+}
+
+it('importing the core entry loads no package: lru-cache comes with the first non-default key, p-retry with the first retry, jose with the first signed assertion', () => {
+  expect(loadedPackages()).toEqual([]);
+});
+
+it('a cold start (import, construct, one default token, close) loads no package either', async () => {
+  const server = await startTokenServer();
+  try {
+    server.respond(okToken('cold-start-token'));
+    // execFileSync would block the server in this process: run the child asynchronously.
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.mjs', 'src/index.ts', server.url], { cwd: root, encoding: 'utf8' }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      );
+    });
+    expect(JSON.parse(out)).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+  } finally {
+    await server.close();
+  }
 });
 
 it('exports the public API by name', () => {

@@ -3,8 +3,9 @@ import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { TokenClientErrorEvent } from 'm2m-token';
 import { RedisTokenStore } from 'm2m-token/redis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { setup } from './helpers/client.js';
+import { describeRedis } from './helpers/redis-suite.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 // Redis trouble never breaks auth: the store throws, the client reports it and carries on without the store.
@@ -52,7 +53,7 @@ async function timed<T>(work: Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - started];
 }
 
-describe('Redis stopped mid-run', () => {
+describeRedis('Redis stopped mid-run', () => {
   it.each(Object.entries(clients))('callers keep getting tokens, from memory or the endpoint, within bounded time: %s', async (_name, options) => {
     const redis = await server();
     const events: TokenClientErrorEvent[] = [];
@@ -87,7 +88,7 @@ describe('Redis stopped mid-run', () => {
   });
 });
 
-describe('Redis back after an outage', () => {
+describeRedis('Redis back after an outage', () => {
   it('the store is used again, pub/sub included, once ioredis has reconnected', async () => {
     const first = await server();
     // Fast reconnects keep the test short; the store's subscriber connection inherits them through duplicate().
@@ -108,7 +109,7 @@ describe('Redis back after an outage', () => {
   });
 });
 
-describe('a slow Redis', () => {
+describeRedis('a slow Redis', () => {
   it.each([
     ['without commandTimeout: bounded by storeTimeout', { enableOfflineQueue: false }, /storeTimeout/],
     ['with commandTimeout below storeTimeout: bounded by it', { enableOfflineQueue: false, commandTimeout: 100 }, /failed/],

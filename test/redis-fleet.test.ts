@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startFleet, type Fleet, type WorkerConfig } from './fixtures/fleet-worker.js';
+import { describeRedis } from './helpers/redis-suite.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { json, startTokenServer, type TokenServer } from './helpers/token-server.js';
 
@@ -29,7 +30,7 @@ const worker = (overrides: Partial<WorkerConfig> = {}) => (index: number): Worke
   ...overrides,
 });
 
-describe('a fleet sharing a RedisTokenStore', () => {
+describeRedis('a fleet sharing a RedisTokenStore', () => {
   it('8 processes × 200 concurrent getToken on a cold fleet: 1 request, 1 600 callers with the same token', async () => {
     tokens.respond(async (_req, res, i) => {
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { StoredToken, TokenClientErrorEvent } from 'm2m-token';
 import { RedisTokenStore, type RedisTokenStoreOptions } from 'm2m-token/redis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { SECRET, setup } from './helpers/client.js';
 import { expectNoLeak } from './helpers/leaks.js';
+import { describeRedis, redisMissing } from './helpers/redis-suite.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { json, okToken } from './helpers/token-server.js';
 
@@ -17,18 +18,19 @@ const AUDIENCE = 'https://orders.example.com/api';
 const ORGANIZATION = 'org_7Hq2Redis';
 const TOKEN = 'at-redis-secret-token-Kq93';
 
-let server: RedisServer;
+let server: RedisServer | undefined;
 let admin: Redis;
 const cleanup: (() => unknown)[] = [];
 
 beforeAll(async () => {
+  if (redisMissing) return;
   server = await startRedisServer();
   admin = await connect();
   cleanup.pop(); // the admin connection lives for the whole file
 });
 afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
+  admin?.disconnect();
+  await server?.stop();
 });
 beforeEach(async () => {
   await admin.flushall();
@@ -39,7 +41,7 @@ afterEach(async () => {
 
 /** A ready ioredis client configured as the README recommends, disconnected after the test. */
 async function connect(options: RedisOptions = {}): Promise<Redis> {
-  const redis = new Redis({ host: '127.0.0.1', port: server.port, enableOfflineQueue: false, commandTimeout: 500, ...options });
+  const redis = new Redis({ host: '127.0.0.1', port: server!.port, enableOfflineQueue: false, commandTimeout: 500, ...options });
   redis.on('error', () => {});
   cleanup.push(() => redis.disconnect());
   await once(redis, 'ready');
@@ -72,7 +74,7 @@ async function commandCalls(command: string): Promise<number> {
   return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
 }
 
-describe('RedisTokenStore with TokenClient', () => {
+describeRedis('RedisTokenStore with TokenClient', () => {
   it('two clients on their own connections share one token: the second makes no request', async () => {
     const first = await setup({ ...clientOptions, cache: await newStore() });
     first.server.respond(okToken(TOKEN));
@@ -243,7 +245,7 @@ describe('RedisTokenStore with TokenClient', () => {
   });
 });
 
-describe('RedisTokenStore leases', () => {
+describeRedis('RedisTokenStore leases', () => {
   it('SET NX: one holder at a time; the lease expires on its own; only the holder can release it', async () => {
     const [a, b, c] = [await newStore(), await newStore(), await newStore()];
     const first = await a.acquireLease('k', 150);
@@ -269,7 +271,7 @@ describe('RedisTokenStore leases', () => {
   });
 });
 
-describe('RedisTokenStore.waitForToken (pub/sub)', () => {
+describeRedis('RedisTokenStore.waitForToken (pub/sub)', () => {
   it('wakes when another store sets the token', async () => {
     const [waiter, writer] = [await newStore(), await newStore()];
     const started = performance.now();
@@ -337,7 +339,7 @@ describe('RedisTokenStore.waitForToken (pub/sub)', () => {
   });
 });
 
-describe('RedisTokenStore secrets', () => {
+describeRedis('RedisTokenStore secrets', () => {
   it('shows no key material when inspected or serialized', async () => {
     const store = await newStore([KEY_NEW, KEY_OLD]);
     expectNoLeak(store, [KEY_NEW, KEY_OLD, Buffer.from(KEY_OLD, 'base64').toString('hex')]);

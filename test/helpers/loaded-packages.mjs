@@ -1,4 +1,5 @@
-// Prints the npm packages a module loads, as JSON. Run: node --import tsx test/helpers/loaded-packages.mjs <module>
+// Prints the npm packages a module loads, as JSON. Run: node --import tsx test/helpers/loaded-packages.mjs <module> [tokenEndpoint]
+// With a token endpoint, it also gets one default token (new TokenClient + getToken + close), as a cold start does.
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -11,5 +12,11 @@ registerHooks({
     return result;
   },
 });
-await import(pathToFileURL(process.argv[2]).href);
+const entry = await import(pathToFileURL(process.argv[2]).href);
+const tokenEndpoint = process.argv[3];
+if (tokenEndpoint) {
+  const client = new entry.TokenClient({ tokenEndpoint, clientId: 'cold-start-client', clientSecret: 'fake-client-secret' });
+  await client.getToken();
+  await client.close();
+}
 console.log(JSON.stringify([...seen].sort()));

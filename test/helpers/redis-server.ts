@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { findRedisServer, REDIS_HINT } from './redis-binary.js';
 
 /** A real redis-server child process on 127.0.0.1, without persistence. No vitest imports: bench/ uses it too. */
 export interface RedisServer {
@@ -29,7 +30,9 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
 }
 
 async function startOnce(port: number): Promise<RedisServer> {
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+  const binary = findRedisServer();
+  if (binary === undefined) throw new Error(`redis-server is not installed. The Redis tests need a real server: ${REDIS_HINT}.`);
+  const child = spawn(binary, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -41,7 +44,7 @@ async function startOnce(port: number): Promise<RedisServer> {
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'ENOENT'
-          ? new Error('redis-server is not on PATH. The Redis tests need a real server: apt-get install -y redis-server')
+          ? new Error(`${binary} could not be started. The Redis tests need a real server: ${REDIS_HINT}.`)
           : error,
       );
     });
