@@ -30,6 +30,8 @@ export const ErrorCode = {
   UNEXPECTED: 'M2M_UNEXPECTED_ERROR',
   /** A `TokenStore` threw or timed out. Reported through `onError`, never thrown by `getToken()`. */
   STORE_ERROR: 'M2M_STORE_ERROR',
+  /** The running Node.js is older than the package supports (thrown by the `TokenClient` constructor). */
+  UNSUPPORTED_RUNTIME: 'M2M_UNSUPPORTED_RUNTIME',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -14,6 +14,7 @@ import { buildTokenRequest, defaultUserAgent } from './token-request.js';
 import { parseTokenResponse, type ResponseContext } from './token-response.js';
 import { createToken, type GetTokenOptions, type Token, type TokenSource } from './token-source.js';
 import { closedError, Transport, unexpectedError, type HttpRequest } from './transport.js';
+import { assertSupportedNode } from './runtime.js';
 import { systemClock } from './types.js';
 
 let lruCacheModule: Promise<typeof import('lru-cache')> | undefined;
@@ -60,6 +61,7 @@ export class TokenClient implements TokenSource {
   #closed = false;
 
   constructor(options: TokenClientOptions) {
+    assertSupportedNode();
     const o = resolveOptions(options);
     this.#options = o;
     this.#callKeys = new CallKeyMemo(2 * o.cache.max);

@@ -12,8 +12,10 @@ let retryModule: Promise<typeof import('p-retry').default> | undefined;
 const loadRetry = () => (retryModule ??= import('p-retry').then((m) => m.default));
 
 export function unexpectedError(cause: unknown): TokenClientError {
-  const code = (cause as { code?: unknown } | null)?.code;
-  const what = cause instanceof Error ? `${cause.name}${typeof code === 'string' ? ` ${code}` : ''}` : typeof cause;
+  const { name, code } = (typeof cause === 'object' && cause !== null ? cause : {}) as { name?: unknown; code?: unknown };
+  // Duck-typed: an Error from another realm (a test runner's vm context) is not instanceof this realm's Error.
+  const type = typeof name === 'string' && name !== '' ? name : cause === null ? 'null' : typeof cause;
+  const what = `${type}${typeof code === 'string' ? ` ${code}` : ''}`;
   return new TokenClientError(
     ErrorCode.UNEXPECTED,
     `Getting a token failed unexpectedly (${what}); see the cause, and report it if it looks like a bug in m2m-token.`,
