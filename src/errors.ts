@@ -163,11 +163,20 @@ function describeCause(cause: unknown): unknown {
   return String(cause);
 }
 
-/** Replaces every occurrence of the given secrets in a text. Empty or very short secrets are ignored. */
+/** Secrets this long or longer are cut out of a text; shorter ones would match ordinary words. */
+const SCRUB_IN_PLACE = 4;
+
+/**
+ * Makes a text that came from outside (a server's answer, a dispatcher's error) safe to show: every occurrence of
+ * a secret is replaced by `[REDACTED]`. A secret shorter than 4 characters cannot be cut out without mangling
+ * ordinary words, so a text that contains one is withheld whole.
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join(REDACTED);
+    if (!secret) continue;
+    if (secret.length >= SCRUB_IN_PLACE) out = out.split(secret).join(REDACTED);
+    else if (out.includes(secret)) return REDACTED;
   }
   return out;
 }

@@ -270,7 +270,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
       retry: resolveRetry(options.retry),
       dispatcher,
       tls: credentials.tls ? options.tls : undefined,
-      userAgent: options.userAgent === undefined ? undefined : requiredString(options.userAgent, 'userAgent'),
+      userAgent: options.userAgent === undefined ? undefined : headerValue(options.userAgent, 'userAgent'),
     },
     onError: optionalFunction(options.onError, 'onError'),
     clock: resolveClock(options.clock),
@@ -314,8 +314,9 @@ function resolveEndpoint(options: TokenClientOptions, allowInsecureHttp: boolean
 function resolveCredentials(options: TokenClientOptions): Credentials {
   const clientId = requiredString(options.clientId, 'clientId');
   const { clientSecret } = options;
-  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
-    throw new ConfigurationError('clientSecret', 'must be a non-empty string');
+  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret.trim() === '')) {
+    // Whitespace only is an unset environment variable with a stray space or newline, not a secret.
+    throw new ConfigurationError('clientSecret', 'must be a non-empty string (not only whitespace)');
   }
   const credentials: Credentials = {
     clientId,
@@ -350,6 +351,10 @@ function resolveTls(value: unknown): boolean {
 }
 
 function parseUrl(text: string, option: string): URL {
+  // The URL parser silently drops tabs and newlines: 'ten\nant.example.com' would become another host name.
+  if (/[\x00-\x20\x7f]/.test(text.trim()) || text.trim() !== text) {
+    throw new ConfigurationError(option, 'must not contain spaces, tabs, newlines or other control characters');
+  }
   try {
     return new URL(text);
   } catch {
@@ -423,7 +428,8 @@ function resolveRetry(value: unknown): ResolvedRetry {
 
 function resolveDispatcher(value: unknown): Dispatcher | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof (value as Dispatcher).request !== 'function') {
+  // dispatch() is what the client calls: an object without it would only fail at the first request.
+  if (value === null || typeof value !== 'object' || typeof (value as Dispatcher).dispatch !== 'function') {
     throw new ConfigurationError('dispatcher', 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …)');
   }
   return value as Dispatcher;
@@ -448,6 +454,13 @@ function duration(value: unknown, option: string, fallback: Milliseconds, { min 
     throw new ConfigurationError(option, `must be a number of milliseconds from ${min} to ${MAX_DURATION} (about 24.8 days), got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}${hint}`);
   }
   return value;
+}
+
+/** A string that can go in an HTTP header value as is: printable ASCII, no CR/LF (which would split the request). */
+function headerValue(value: unknown, option: string): string {
+  const text = requiredString(value, option);
+  if (!/^[\x20-\x7e]+$/.test(text)) throw new ConfigurationError(option, 'must be printable ASCII without newlines or control characters (it is sent as an HTTP header)');
+  return text;
 }
 
 export function requiredString(value: unknown, option: string): string {

@@ -1,4 +1,4 @@
-import { ErrorCode, TokenRequestError } from './errors.js';
+import { ConfigurationError, ErrorCode, TokenRequestError } from './errors.js';
 
 interface Flight<T, M> {
   promise: Promise<T>;
@@ -35,24 +35,51 @@ export class SingleFlight<T, M> {
   }
 }
 
-/** Waits for `promise`, or rejects with M2M_ABORTED when this caller's `signal` aborts. Others are unaffected. */
+/**
+ * Waits for `promise`, or rejects with M2M_ABORTED when this caller's `signal` aborts. Others are unaffected.
+ * Each caller gets its own copy of a shared failure: one caller's changes to its error are not seen by the others.
+ */
 export function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
+  if (!signal) return promise.catch(rethrowOwnCopy);
   if (signal.aborted) return Promise.reject(abortedError(signal));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      signal.addEventListener('abort', onAbort, { once: true });
+    } catch (error) {
+      // A broken signal (a polyfill whose addEventListener throws) is the caller's option, and says so.
+      reject(new ConfigurationError('getToken.signal', `could not be listened to (${(error as Error | null)?.name ?? typeof error}); pass a standard AbortSignal`));
+      return;
+    }
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        removeQuietly(signal, onAbort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
+        removeQuietly(signal, onAbort);
+        reject(ownCopy(error));
       },
     );
   });
+}
+
+function removeQuietly(signal: AbortSignal, listener: () => void): void {
+  try {
+    signal.removeEventListener('abort', listener);
+  } catch {
+    // Nothing to undo on a broken signal.
+  }
+}
+
+function rethrowOwnCopy(error: unknown): never {
+  throw ownCopy(error);
+}
+
+/** A shallow copy of an error, same class and fields (brand, stack and cause included); other values as they are. */
+function ownCopy(error: unknown): unknown {
+  if (error === null || typeof error !== 'object') return error;
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(error) as object) as object, Object.getOwnPropertyDescriptors(error));
 }
 
 export function abortedError(signal: AbortSignal): TokenRequestError {

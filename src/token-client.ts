@@ -22,6 +22,8 @@ const loadLruCache = () => (lruCacheModule ??= import('lru-cache'));
 
 interface CacheEntry extends TokenSchedule {
   token: Token;
+  /** Monotonic minus wall time when the entry was made: `monotonic() - offset` is the wall time had the clock not been stepped. */
+  offset: number;
   /** Made once: a cached call hands out this same settled promise instead of allocating one. */
   resolved: Promise<Token>;
   /** Background refreshes that failed in a row; each one pushes `refreshAt` further out. */
@@ -58,6 +60,7 @@ export class TokenClient implements TokenSource {
   // The constructor's defaults get a slot of their own: the commonest call skips the LRU bookkeeping.
   #defaultEntry: CacheEntry | undefined;
   readonly #now: () => number;
+  readonly #monotonic: () => number;
   #closed = false;
 
   constructor(options: TokenClientOptions) {
@@ -68,6 +71,8 @@ export class TokenClient implements TokenSource {
     this.#transport = new Transport({ clock: o.clock, ...o.transport });
     this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults);
     this.#now = o.clock === systemClock ? Date.now : () => o.clock.now();
+    const { clock } = o;
+    this.#monotonic = clock === systemClock ? performance.now.bind(performance) : clock.monotonic ? () => clock.monotonic!() : this.#now;
     this.#userAgent = defaultUserAgent(o.transport.userAgent);
     if (o.endpoint.kind === 'issuer') {
       this.#discovery = new Discovery(o.endpoint.issuer, this.#transport, o.allowInsecureHttp, this.#userAgent);
@@ -99,7 +104,7 @@ export class TokenClient implements TokenSource {
     }
     const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key);
     if (entry !== undefined) {
-      const now = this.#now();
+      const now = this.#elapsedNow(entry);
       if (now < entry.refreshAt) return entry.resolved;
       if (now < entry.usableUntil) {
         this.#refreshInBackground(key, params, entry);
@@ -142,7 +147,24 @@ export class TokenClient implements TokenSource {
   }
 
   #entryFor(token: Token): CacheEntry {
-    return { token, resolved: Promise.resolve(token), refreshFailures: 0, ...scheduleToken(token, this.#options.expiry) };
+    const now = this.#now();
+    // A token may claim to live for ever (expires_in 1e20, a JWT exp of 1e300): its cache entry ends at the cap.
+    const capped = token.expiresAt - now > MAX_CACHED_LIFETIME ? { expiresAt: now + MAX_CACHED_LIFETIME, expiresIn: MAX_CACHED_LIFETIME } : token;
+    return {
+      token,
+      resolved: Promise.resolve(token),
+      refreshFailures: 0,
+      offset: this.#monotonic() - now,
+      ...scheduleToken(capped, this.#options.expiry),
+    };
+  }
+
+  /**
+   * Now, for this entry's deadlines: the later of the wall clock and the monotonic clock's view of it, so an entry
+   * ends at whichever deadline comes first, even after the system clock was stepped back.
+   */
+  #elapsedNow(entry: CacheEntry): number {
+    return Math.max(this.#now(), this.#monotonic() - entry.offset);
   }
 
   /**
@@ -234,7 +256,7 @@ export class TokenClient implements TokenSource {
       // longer if the server's Retry-After says so, and never past the point the token stops being usable.
       entry.refreshFailures += 1;
       const pause = Math.max(failure.retryAfter ?? 0, Math.min(30_000, 1_000 * 2 ** (entry.refreshFailures - 1)));
-      entry.refreshAt = Math.min(entry.usableUntil, this.#now() + pause);
+      entry.refreshAt = Math.min(entry.usableUntil, this.#elapsedNow(entry) + pause);
       if (!this.#closed) this.#report({ type: 'refresh', error: failure });
     });
   }
@@ -304,7 +326,7 @@ export class TokenClient implements TokenSource {
     if (stored === undefined || !this.#options.allowedTokenTypes.includes(stored.tokenType.toLowerCase())) return undefined;
     const token = createToken(stored);
     const entry = this.#entryFor(token);
-    if (this.#now() >= entry.refreshAt) return undefined;
+    if (this.#elapsedNow(entry) >= entry.refreshAt) return undefined;
     if (!state.superseded) this.#remember(key, entry);
     return token;
   }
@@ -361,6 +383,13 @@ function toStored(token: Token): StoredToken {
   const { accessToken, tokenType, expiresIn, expiresAt, scope, raw } = token;
   return { accessToken, tokenType, expiresIn, expiresAt, scope, raw: { ...raw } };
 }
+
+/**
+ * The longest a token stays in the cache, whatever lifetime it claims: 24 hours. It is still handed out until then;
+ * after that it is requested again. Guards against absurd lifetimes (expires_in 1e20) that would cache a token for
+ * ever and overflow timers and store TTLs.
+ */
+export const MAX_CACHED_LIFETIME = 24 * 60 * 60 * 1000;
 
 // Added to totalTimeout for the fleet lease: the holder's request may take all of totalTimeout.
 const LEASE_MARGIN = 1_000;

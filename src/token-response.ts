@@ -21,6 +21,11 @@ export interface ResponseContext {
   secrets: readonly (string | undefined)[];
 }
 
+/** Visible ASCII only (RFC 7230 VCHAR): what a `Bearer` credential may hold, and what a header can carry. */
+const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
+/** RFC 7230 `token` characters: the auth scheme (`token_type`) is sent before the token in the header. */
+const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** Turns a token endpoint response into a {@link Token} or a typed error (RFC 6749 §5.1, §5.2). */
 export function parseTokenResponse(response: HttpResponse, context: ResponseContext, requestSecrets?: readonly string[]): Token {
   // The request's own secrets too (a signed client assertion): a server may echo them in an error.
@@ -34,6 +39,10 @@ export function parseTokenResponse(response: HttpResponse, context: ResponseCont
   const accessToken = body.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') {
     throw invalid(ctx, status, `has no access_token (a non-empty string is required by RFC 6749 §5.1)`);
+  }
+  // It goes into an Authorization header: CR/LF there would split the request. Never quoted: it is the token.
+  if (!HEADER_SAFE_TOKEN.test(accessToken)) {
+    throw invalid(ctx, status, `has an access_token of ${accessToken.length} characters with some that cannot go in an HTTP header (spaces, control or non-ASCII characters); the server or a proxy is broken`);
   }
   const tokenType = readTokenType(body.token_type, ctx, status);
   const expiresIn = readLifetime(body.expires_in, accessToken, response, ctx);
@@ -61,8 +70,10 @@ function errorForStatus(response: HttpResponse, ctx: ResponseContext): Error {
     hint = `a redirect${to}, which is not followed (it could carry the credentials elsewhere); set tokenEndpoint to the final URL`;
   } else if (status === 404 || status === 405) {
     hint = 'check the token endpoint URL (domain or tokenEndpoint)';
+  } else if (status === 501 || status === 505) {
+    hint = 'the server does not support this request (not retried: it would answer the same); check the token endpoint URL';
   } else if (status === 408 || status === 429 || status >= 500) {
-    hint = 'the server is failing or overloaded; it was retried as the retry option allows';
+    hint = 'the server is failing or overloaded (a transient failure: retried as the retry option allows)';
   } else {
     hint = 'the server did not send an OAuth error body; check the endpoint and any proxy in front of it';
   }
@@ -119,10 +130,12 @@ function readTokenType(value: unknown, ctx: ResponseContext, status: number): st
   if (typeof value !== 'string' || value === '') throw invalid(ctx, status, 'has a token_type that is not a non-empty string');
   const lower = value.toLowerCase();
   if (!ctx.allowedTokenTypes.includes(lower)) {
+    // Quoted only when it is a plain scheme name, and scrubbed even then: a server may echo anything here.
+    const shown = AUTH_SCHEME.test(value) ? JSON.stringify(redact(value.slice(0, 40), ctx.secrets)) : `(${value.length} characters, not a scheme name)`;
     throw new TokenResponseError(
       ErrorCode.TOKEN_TYPE_UNSUPPORTED,
       status,
-      `Token endpoint ${ctx.endpoint} issued a token of type ${JSON.stringify(value.slice(0, 40))}, not Bearer; if your API accepts that type, list it in the allowedTokenTypes option.`,
+      `Token endpoint ${ctx.endpoint} issued a token of type ${shown}, not Bearer; if your API accepts that type, list it in the allowedTokenTypes option.`,
       { endpoint: ctx.endpoint },
     );
   }
@@ -142,7 +155,8 @@ function readLifetime(value: unknown, accessToken: string, response: HttpRespons
   }
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw invalid(ctx, status, `has expires_in ${JSON.stringify(value)?.slice(0, 40)}; it must be a positive number of seconds`);
+    const shown = typeof value === 'number' ? String(value) : `of type ${Array.isArray(value) ? 'array' : typeof value}`;
+    throw invalid(ctx, status, `has expires_in ${typeof value === 'string' ? `"${redact(value.slice(0, 40), ctx.secrets)}"` : shown}; it must be a positive number of seconds`);
   }
   return seconds * 1000;
 }

@@ -222,20 +222,32 @@ export function closedError(): TokenRequestError {
 const deadlineErrors = new WeakSet<TokenClientError>();
 const isDeadline = (error: TokenClientError) => deadlineErrors.has(error);
 
+/** Fields of a network error worth keeping (all primitives); everything else on it is dropped. */
+const KEPT_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname', 'reason'] as const;
+const MAX_CAUSE_DEPTH = 4;
+
 /**
- * The dispatcher's error, or a copy with the request's secrets taken out of its message and stack: some
- * (undici's MockAgent, custom interceptors) quote the request they failed on, body and headers included.
+ * A clean copy of an HTTP client's error: name, message, stack and a few primitive fields (code, errno, syscall,
+ * address, port), with the request's secrets scrubbed from each, and the same for its `cause` chain. Never the
+ * original object: a dispatcher or interceptor may carry the request (body, headers, socket) in any property.
  */
-function sanitized(error: unknown, secrets: readonly string[] | undefined): unknown {
-  if (!(error instanceof Error) || !secrets?.length) return error;
-  const message = redact(error.message, secrets);
-  const stack = error.stack === undefined ? undefined : redact(error.stack, secrets);
-  if (message === error.message && stack === error.stack) return error;
-  const copy = new Error(message);
-  copy.name = error.name;
-  if (stack !== undefined) copy.stack = stack;
-  const code = (error as { code?: unknown }).code;
-  if (code !== undefined) Object.assign(copy, { code });
+function sanitized(error: unknown, secrets: readonly string[] = [], depth = 0): unknown {
+  if (error === null || typeof error !== 'object') {
+    return typeof error === 'string' ? redact(error, secrets) : typeof error === 'number' ? error : String(typeof error);
+  }
+  const source = error as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? redact(value, secrets) : undefined);
+  const copy = new Error(text(source.message) ?? 'unknown error');
+  copy.name = text(source.name) ?? 'Error';
+  copy.stack = text(source.stack) ?? `${copy.name}: ${copy.message}`;
+  for (const field of KEPT_ERROR_FIELDS) {
+    const value = source[field];
+    if (typeof value === 'string') Object.assign(copy, { [field]: redact(value, secrets) });
+    else if (typeof value === 'number') Object.assign(copy, { [field]: value });
+  }
+  if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+    Object.defineProperty(copy, 'cause', { value: sanitized(source.cause, secrets, depth + 1), configurable: true, writable: true });
+  }
   return copy;
 }
 

@@ -8,6 +8,12 @@ export type EpochMilliseconds = number;
 export interface Clock {
   /** Current time in epoch milliseconds. */
   now(): EpochMilliseconds;
+  /**
+   * Monotonic time in milliseconds (like `performance.now()`): it never goes back and ignores changes to the
+   * system clock. Expiry is tracked on both clocks, whichever ends first, so a system clock stepped back does not
+   * keep an expired token alive. Optional: a clock without it is used for both.
+   */
+  monotonic?(): Milliseconds;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };

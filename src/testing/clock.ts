@@ -13,6 +13,7 @@ import type { Clock } from 'm2m-token';
  */
 export class ManualClock implements Clock {
   #now: number;
+  #elapsed = 0;
 
   /**
    * @param start Initial time, epoch ms or a `Date`. Defaults to the real current time, so tokens signed
@@ -28,14 +29,21 @@ export class ManualClock implements Clock {
    */
   readonly now = (): number => this.#now;
 
+  /**
+   * Monotonic time in ms: moved by {@link advance}, not by {@link set}. The client tracks expiry on both clocks,
+   * so `set()` back in time simulates a system clock stepped back without reviving an expired token.
+   */
+  readonly monotonic = (): number => this.#elapsed;
+
   /** Moves the clock forward by `ms` milliseconds and returns the new time. Time does not go back: use `set()`. */
   advance(ms: number): number {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`ManualClock.advance(ms) needs a finite ms ≥ 0, got ${ms}; use set() to go back.`);
     this.#now += ms;
+    this.#elapsed += ms;
     return this.#now;
   }
 
-  /** Sets the clock to `time` (epoch ms or a `Date`), forwards or backwards. */
+  /** Sets the wall clock to `time` (epoch ms or a `Date`), forwards or backwards; monotonic time does not move. */
   set(time: number | Date): void {
     this.#now = toEpochMs(time, 'set(time)');
   }
