@@ -180,3 +180,24 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
   }
   return out;
 }
+
+// OAuth errors that say the credential itself is wrong: no retry or stale token can help, and an operator must know.
+const CREDENTIAL_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'invalid_grant']);
+// OAuth errors a server sends for its own trouble (RFC 6749 §4.1.2.1 names them for redirects; some token endpoints use them too).
+const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
+
+/**
+ * Whether a failure of the token endpoint may pass by itself (network, timeout, 408, 429, 5xx other than 501 and 505,
+ * `temporarily_unavailable`): what stale-if-error covers. A credential error never is.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  if (!(error instanceof TokenClientError)) return false;
+  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT) return true;
+  if (error instanceof OAuthError) {
+    if (CREDENTIAL_ERRORS.has(error.error)) return false;
+    if (TRANSIENT_OAUTH_ERRORS.has(error.error)) return true;
+  }
+  const status = (error as { status?: unknown }).status;
+  if (typeof status !== 'number') return false;
+  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}

@@ -56,8 +56,12 @@ export interface MemoryCacheOptions {
 
 /** What `onError` receives: a problem the client worked around without failing `getToken()`. */
 export interface TokenClientErrorEvent {
-  /** `store`: a TokenStore call failed or timed out (treated as a miss). `refresh`: a background refresh failed. */
-  type: 'store' | 'refresh';
+  /**
+   * `store`: a TokenStore call failed or timed out (treated as a miss). `refresh`: a background refresh failed.
+   * `stale`: the token endpoint is failing and a cached token that is past its leeway but still valid is being
+   * handed out (see `staleIfError`); reported at most once per key every 30 s.
+   */
+  type: 'store' | 'refresh' | 'stale';
   /** For `store`: which store call failed. */
   operation?: 'get' | 'set' | 'delete' | 'lease' | 'release' | 'wait';
   error: TokenClientError;
@@ -127,6 +131,17 @@ export interface TokenClientOptions {
    * @default 300_000
    */
   refreshAhead?: Milliseconds | false;
+  /**
+   * Outage resilience (stale-if-error). When the token endpoint fails with a transient error (network, timeout,
+   * 408, 429, 5xx) and the cached token for the key still has at least `minRemaining` ms before `expiresAt`,
+   * `getToken()` hands out that token at once instead of failing or waiting, while a background refresh keeps
+   * trying with backoff. Errors that mean the credential is wrong (`invalid_client`, `unauthorized_client`,
+   * `invalid_grant`) are never covered up: they fail `getToken()` once the token is past its leeway, and reach
+   * `onError` at once. Each stale hand-out is reported through `onError` (type `'stale'`, rate-limited).
+   * `false` turns it off.
+   * @default { minRemaining: the smaller of 10_000 and a tenth of the token's lifetime }
+   */
+  staleIfError?: boolean | { minRemaining?: Milliseconds };
   /**
    * Lifetime assumed when a response has no `expires_in` and the token is not a JWT with `exp`.
    * @default 300_000
@@ -208,6 +223,8 @@ export interface ResolvedOptions {
   defaults: TokenParams;
   allowedTokenTypes: readonly string[];
   expiry: { leeway: Milliseconds; refreshAhead: Milliseconds; defaultLifetime: Milliseconds };
+  /** Stale-if-error: off, or on with a fixed `minRemaining` (ms) or the default (undefined: per token). */
+  staleIfError: false | { minRemaining: Milliseconds | undefined };
   cache: { max: number; store: TokenStore | undefined; storeTimeout: Milliseconds };
   transport: {
     timeout: Milliseconds;
@@ -224,7 +241,7 @@ export interface ResolvedOptions {
 const KNOWN_OPTIONS = new Set<string>([
   'domain', 'tokenEndpoint', 'issuer', 'clientId', 'clientSecret', 'clientAssertion', 'tls', 'clientAuthentication',
   'audience', 'organization',
-  'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime',
+  'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime', 'staleIfError',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
   'onError', 'clock',
 ]);
@@ -263,6 +280,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
       refreshAhead,
       defaultLifetime: duration(options.defaultLifetime, 'defaultLifetime', 300_000, { min: 1 }),
     },
+    staleIfError: resolveStaleIfError(options.staleIfError),
     cache: resolveCache(options.cache, duration(options.storeTimeout, 'storeTimeout', 1_000, { min: 1 })),
     transport: {
       timeout: duration(options.timeout, 'timeout', 10_000, { min: 1 }),
@@ -406,6 +424,19 @@ function resolveCache(value: unknown, storeTimeout: Milliseconds): ResolvedOptio
     throw new ConfigurationError('cache.max', `must be a whole number ≥ 1, got ${String(max)}`);
   }
   return { max: max ?? 1000, store, storeTimeout };
+}
+
+function resolveStaleIfError(value: unknown): ResolvedOptions['staleIfError'] {
+  if (value === undefined || value === true) return { minRemaining: undefined };
+  if (value === false) return false;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError('staleIfError', 'must be true, false or { minRemaining } (milliseconds)');
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'minRemaining') throw new ConfigurationError(`staleIfError.${key}`, 'unknown option; staleIfError takes { minRemaining }');
+  }
+  const { minRemaining } = value as { minRemaining?: unknown };
+  return { minRemaining: minRemaining === undefined ? undefined : duration(minRemaining, 'staleIfError.minRemaining', 0) };
 }
 
 function resolveRetry(value: unknown): ResolvedRetry {

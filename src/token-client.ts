@@ -3,7 +3,7 @@ import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
-import { ErrorCode, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
+import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
@@ -28,6 +28,16 @@ interface CacheEntry extends TokenSchedule {
   resolved: Promise<Token>;
   /** Background refreshes that failed in a row; each one pushes `refreshAt` further out. */
   refreshFailures: number;
+  /** Stale-if-error: the token may still be handed out while the endpoint fails, until this point (wall time). */
+  staleUntil: number;
+  /** The endpoint's last answer for this key was a transient failure: calls past the leeway get this token at once. */
+  failing: boolean;
+  /** While failing: when the next background attempt may start (backoff). */
+  retryAt: number;
+  /** The failure behind `failing`, for the `'stale'` report. */
+  lastError: TokenClientError | undefined;
+  /** When a stale hand-out of this entry was last reported through onError. */
+  staleReportedAt: number;
 }
 
 interface FlightState {
@@ -38,6 +48,13 @@ interface FlightState {
    * waited for it, but it must not be cached over what replaced it (it may be the very token being dropped).
    */
   superseded: boolean;
+  /** A forced refresh (forceRefresh, or a token an API refused) is never answered with a stale token. */
+  forced: boolean;
+  /** Resolves with a stale token when the endpoint fails transiently and one is available: waiters stop waiting. */
+  stale: Promise<Token>;
+  offerStale: (token: Token) => void;
+  /** A token read from the shared store that is past its leeway but still valid: the fallback of a fresh process. */
+  storeCandidate: CacheEntry | undefined;
 }
 
 /**
@@ -107,9 +124,11 @@ export class TokenClient implements TokenSource {
       const now = this.#elapsedNow(entry);
       if (now < entry.refreshAt) return entry.resolved;
       if (now < entry.usableUntil) {
-        this.#refreshInBackground(key, params, entry);
+        this.#refreshInBackground(key, params);
         return entry.resolved;
       }
+      // Past the leeway, the endpoint failing, the token still valid: hand it out rather than wait on the endpoint.
+      if (entry.failing && now <= entry.staleUntil) return this.#serveStale(key, params, entry, now);
     }
     return this.#join(key, params, false, options?.signal);
   }
@@ -150,12 +169,18 @@ export class TokenClient implements TokenSource {
     const now = this.#now();
     // A token may claim to live for ever (expires_in 1e20, a JWT exp of 1e300): its cache entry ends at the cap.
     const capped = token.expiresAt - now > MAX_CACHED_LIFETIME ? { expiresAt: now + MAX_CACHED_LIFETIME, expiresIn: MAX_CACHED_LIFETIME } : token;
+    const stale = this.#options.staleIfError;
     return {
       token,
       resolved: Promise.resolve(token),
       refreshFailures: 0,
       offset: this.#monotonic() - now,
       ...scheduleToken(capped, this.#options.expiry),
+      staleUntil: stale ? capped.expiresAt - (stale.minRemaining ?? Math.min(10_000, capped.expiresIn / 10)) : -Infinity,
+      failing: false,
+      retryAt: 0,
+      lastError: undefined,
+      staleReportedAt: -Infinity,
     };
   }
 
@@ -239,29 +264,87 @@ export class TokenClient implements TokenSource {
       if (flight) flight.meta.superseded = true;
       flight = this.#startFlight(key, params, force);
     }
-    return waitFor(flight.promise, signal);
+    const waiting = waitFor(flight.promise, signal);
+    // A stale token offered while the endpoint fails ends the wait; the request goes on in the background.
+    return force || !this.#options.staleIfError ? waiting : Promise.race([waiting, flight.meta.stale]);
   }
 
   #startFlight(key: string, params: TokenParams, force: boolean) {
-    const state: FlightState = { fresh: force, superseded: false };
+    let offerStale!: (token: Token) => void;
+    const stale = new Promise<Token>((resolve) => (offerStale = resolve));
+    const state: FlightState = { fresh: force, superseded: false, forced: force, stale, offerStale, storeCandidate: undefined };
     return this.#flights.start(key, state, () => this.#obtain(key, params, state));
   }
 
-  #refreshInBackground(key: string, params: TokenParams, entry: CacheEntry): void {
+  #refreshInBackground(key: string, params: TokenParams): void {
     if (this.#flights.get(key) !== undefined) return;
     this.#startFlight(key, params, false).promise.catch((error: unknown) => {
-      const failure = asClientError(error);
-      // The cached token is still usable. Try again after a pause, not on every call (that would hammer a
-      // struggling server, and burn quota, exactly when it is failing): 1 s doubling per failure up to 30 s,
-      // longer if the server's Retry-After says so, and never past the point the token stops being usable.
-      entry.refreshFailures += 1;
-      const pause = Math.max(failure.retryAfter ?? 0, Math.min(30_000, 1_000 * 2 ** (entry.refreshFailures - 1)));
-      entry.refreshAt = Math.min(entry.usableUntil, this.#elapsedNow(entry) + pause);
-      if (!this.#closed) this.#report({ type: 'refresh', error: failure });
+      // A credential error is reported at once, even while a stale token is still being handed out.
+      if (!this.#closed) this.#report({ type: 'refresh', error: asClientError(error) });
     });
   }
 
+  /** Hands out a token past its leeway while the endpoint fails; one background attempt per backoff step. */
+  #serveStale(key: string, params: TokenParams, entry: CacheEntry, now: number): Promise<Token> {
+    if (now >= entry.retryAt) this.#refreshInBackground(key, params);
+    this.#reportStale(entry, now);
+    return entry.resolved;
+  }
+
+  #reportStale(entry: CacheEntry, now: number): void {
+    if (now - entry.staleReportedAt < STALE_REPORT_INTERVAL || this.#closed) return;
+    entry.staleReportedAt = now;
+    const cause = entry.lastError;
+    const left = Math.round((entry.token.expiresAt - now) / 1000);
+    const error = new TokenClientError(
+      cause?.code ?? ErrorCode.UNEXPECTED,
+      `The token endpoint is failing${cause ? ` (${cause.code})` : ''}; handing out a cached token past its leeway that is still valid for ${left} s (staleIfError). It is retried in the background.`,
+      { cause, ...(cause?.endpoint === undefined ? {} : { endpoint: cause.endpoint }) },
+    );
+    this.#report({ type: 'stale', error });
+  }
+
+  /**
+   * After a failure for `key`: back off (1 s doubling per failure up to 30 s, longer if the server's Retry-After
+   * says so) rather than try on every call, which would hammer a struggling server and burn quota exactly when it
+   * fails; and, for a transient failure with stale-if-error on, offer the cached token to the waiters.
+   */
+  #noteFailure(key: string, state: FlightState, error: unknown, final: boolean): void {
+    const failure = asClientError(error);
+    const transient = this.#options.staleIfError !== false && !state.forced && isTransientFailure(failure);
+    const entry = (key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key)) ?? (transient ? state.storeCandidate : undefined);
+    if (entry === undefined) return;
+    const now = this.#elapsedNow(entry);
+    if (final) {
+      entry.refreshFailures += 1;
+      const pause = Math.max(failure.retryAfter ?? 0, Math.min(30_000, 1_000 * 2 ** (entry.refreshFailures - 1)));
+      entry.refreshAt = Math.min(entry.usableUntil, now + pause);
+      entry.retryAt = now + pause;
+    }
+    if (!transient) {
+      entry.failing = false;
+      return;
+    }
+    if (now > entry.staleUntil || state.superseded) return;
+    if (entry === state.storeCandidate) this.#remember(key, entry);
+    entry.failing = true;
+    entry.lastError = failure;
+    // Until the request in flight settles, no other background attempt starts for this key.
+    if (!final) entry.retryAt = Infinity;
+    state.offerStale(entry.token);
+    if (now >= entry.usableUntil) this.#reportStale(entry, now);
+  }
+
   async #obtain(key: string, params: TokenParams, state: FlightState): Promise<Token> {
+    try {
+      return await this.#obtainOnce(key, params, state);
+    } catch (error) {
+      this.#noteFailure(key, state, error, true);
+      throw error;
+    }
+  }
+
+  async #obtainOnce(key: string, params: TokenParams, state: FlightState): Promise<Token> {
     if (key !== this.#defaultKey && this.#cache === undefined) await this.#ensureCache();
     const shared = this.#shared;
     if (shared === undefined || state.fresh) return this.#fetch(key, params, state);
@@ -292,6 +375,7 @@ export class TokenClient implements TokenSource {
           : async () => buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
         (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
         deadline,
+        (error) => this.#noteFailure(key, state, error, false),
       );
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
@@ -300,7 +384,8 @@ export class TokenClient implements TokenSource {
     }
     const entry = this.#entryFor(token);
     if (!state.superseded) this.#remember(key, entry);
-    const ttl = entry.usableUntil - this.#now();
+    // The fleet keeps the entry until its stale-if-error limit: a process that starts during an outage can use it.
+    const ttl = Math.max(entry.usableUntil, entry.staleUntil) - this.#now();
     if (this.#shared && !this.#closed && ttl > 0) {
       const written = this.#shared.set(key, toStored(token), ttl);
       if (awaitStore) await written;
@@ -326,7 +411,12 @@ export class TokenClient implements TokenSource {
     if (stored === undefined || !this.#options.allowedTokenTypes.includes(stored.tokenType.toLowerCase())) return undefined;
     const token = createToken(stored);
     const entry = this.#entryFor(token);
-    if (this.#elapsedNow(entry) >= entry.refreshAt) return undefined;
+    const now = this.#elapsedNow(entry);
+    if (now >= entry.refreshAt) {
+      // Not for normal use; but if the endpoint fails, it is better than nothing while still valid.
+      if (now <= entry.staleUntil) state.storeCandidate = entry;
+      return undefined;
+    }
     if (!state.superseded) this.#remember(key, entry);
     return token;
   }
@@ -390,6 +480,9 @@ function toStored(token: Token): StoredToken {
  * ever and overflow timers and store TTLs.
  */
 export const MAX_CACHED_LIFETIME = 24 * 60 * 60 * 1000;
+
+/** A stale hand-out is reported through onError at most this often per key. */
+const STALE_REPORT_INTERVAL = 30_000;
 
 // Added to totalTimeout for the fleet lease: the holder's request may take all of totalTimeout.
 const LEASE_MARGIN = 1_000;

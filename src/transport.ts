@@ -100,6 +100,8 @@ export class Transport {
     build: () => HttpRequest | Promise<HttpRequest>,
     handle: (response: HttpResponse, request: HttpRequest) => T,
     deadline = performance.now() + this.#config.totalTimeout,
+    /** Told of each failed attempt that will be retried (before the backoff wait). */
+    onRetry?: (error: Error) => void,
   ): Promise<T> {
     const { retry } = this.#config;
     const closing = this.#closing.signal;
@@ -121,6 +123,7 @@ export class Transport {
         if (retry.retries === 0 || closing.aborted) throw error;
         const delay = this.#retryDelay(error as Error, lastResponse, 1);
         if (delay === undefined || performance.now() + delay >= deadline) throw error;
+        onRetry?.(error as Error);
         await sleep(delay, closing);
       }
       const pRetry = await loadRetry();
@@ -132,6 +135,7 @@ export class Transport {
         shouldRetry: async ({ error }) => {
           const delay = this.#retryDelay(error, lastResponse, attempts);
           if (delay === undefined || performance.now() + delay >= deadline) return false;
+          onRetry?.(error);
           await sleep(delay, closing);
           return true;
         },

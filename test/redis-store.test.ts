@@ -135,14 +135,24 @@ describeRedis('RedisTokenStore with TokenClient', () => {
   it.each([
     { expiresIn: 3600, leeway: 60_000, usable: 3_540_000 },
     { expiresIn: 120, leeway: 60_000, usable: 60_000 }, // the leeway is capped at half the lifetime
-  ])('the Redis TTL ends when the token stops being usable ($expiresIn s, leeway $leeway ms)', async ({ expiresIn, leeway, usable }) => {
-    const { server: tokens, client } = await setup({ ...clientOptions, expiryLeeway: leeway, cache: await newStore() });
+  ])('with staleIfError off, the Redis TTL ends when the token stops being usable ($expiresIn s, leeway $leeway ms)', async ({ expiresIn, leeway, usable }) => {
+    const { server: tokens, client } = await setup({ ...clientOptions, expiryLeeway: leeway, staleIfError: false, cache: await newStore() });
     tokens.respond(okToken(TOKEN, expiresIn));
     await client.getToken();
     const [name] = await tokenKeys();
     const ttl = await admin.pttl(name!);
     expect(ttl).toBeLessThanOrEqual(usable);
     expect(ttl).toBeGreaterThan(usable - 5_000);
+  });
+
+  it('with staleIfError on (the default), the Redis TTL lasts until expiresAt − minRemaining, so the fleet can serve it stale', async () => {
+    const { server: tokens, client } = await setup({ ...clientOptions, cache: await newStore() });
+    tokens.respond(okToken(TOKEN, 3600));
+    await client.getToken();
+    const [name] = await tokenKeys();
+    const ttl = await admin.pttl(name!);
+    expect(ttl).toBeLessThanOrEqual(3_600_000 - 10_000);
+    expect(ttl).toBeGreaterThan(3_600_000 - 10_000 - 5_000);
   });
 
   it('key rotation: a value written under the old key is read after rotation; new writes use the new key', async () => {
