@@ -48,7 +48,7 @@ describe('staleIfError (on by default)', () => {
 
   it('covers network failures', async () => {
     const { server, client, clock } = await warm();
-    server.respond((_req, res) => res.socket?.destroy());
+    server.respond((_req, res) => void res.socket?.destroy());
     clock.advance(USABLE_MS + 1);
     expect((await client.getToken()).accessToken).toBe('at-1');
   });
