@@ -72,8 +72,9 @@ const CONSUMER_DEPENDENCIES = {
 // ---------------------------------------------------------------------------------------------------------------
 // Markdown: fenced blocks, markers, headings, links.
 
-const problems = []; // { where, message }: marker and link problems; each fails the check
-const problem = (where, message) => problems.push({ where, message });
+const problems = []; // { where, message }: problems outside any block (links, tsc itself); each fails the check
+/** Records a problem: on its block when there is one (the block's line then says FAIL), else in `problems`. */
+const problem = (where, message, block) => (block ? block.problems.push(`${where}: ${message}`) : problems.push({ where, message }));
 
 function markdownFiles() {
   const files = ['README.md'];
@@ -139,7 +140,7 @@ function parseMarkdown(file) {
         char: open[2][0],
         length: open[2].length,
         indent: open[1],
-        block: isTs ? { file, line: lineNo, heading, markers, install, lines: [] } : null,
+        block: isTs ? { file, line: lineNo, heading, markers, install, lines: [], problems: [] } : null,
         shell: ['sh', 'bash', 'shell', 'console'].includes(lang),
       };
       markers = [];
@@ -183,17 +184,17 @@ function parseDirectives(block) {
       let m;
       if ((m = /^skip\b\s*(.*)$/s.exec(directive))) {
         const reason = /^\(\s*reason:\s*(.*\S)\s*\)$/s.exec(m[1]);
-        if (!reason) problem(where, 'a skip marker needs a visible reason: <!-- check: skip (reason: …) -->');
+        if (!reason) problem(where, 'a skip marker needs a visible reason: <!-- check: skip (reason: …) -->', block);
         block.skip = reason?.[1] ?? '(no reason given)';
       } else if ((m = /^uses\s+(.+)$/.exec(directive))) {
         for (const name of m[1].split(',').map((n) => n.trim()).filter(Boolean)) {
-          if (!(name in NAMES)) problem(where, `uses: unknown name '${name}'; the names a block may use are: ${Object.keys(NAMES).join(', ')}`);
+          if (!(name in NAMES)) problem(where, `uses: unknown name '${name}'; the names a block may use are: ${Object.keys(NAMES).join(', ')}`, block);
           else if (!block.uses.includes(name)) block.uses.push(name);
         }
       } else if (directive === 'continues') block.continues = true;
       else if (directive === 'run') block.run = true;
       else if ((m = /^mirrors\s+(m2m-token(?:\/[\w-]+)?)$/.exec(directive))) block.mirrors = m[1];
-      else problem(where, `unknown check marker '${directive}' (known: skip (reason: …), uses NAME, continues, run, mirrors ENTRY)`);
+      else problem(where, `unknown check marker '${directive}' (known: skip (reason: …), uses NAME, continues, run, mirrors ENTRY)`, block);
     }
   }
 }
@@ -275,9 +276,9 @@ for (const doc of docs) {
   let previous;
   for (const block of doc.blocks) {
     if (block.continues) {
-      if (!previous) problem(`${block.file}:${block.line}`, 'continues: there is no TypeScript block before this one');
-      else if (previous.skip) problem(`${block.file}:${block.line}`, 'continues: the block before this one is skipped');
-      else if (block.skip) problem(`${block.file}:${block.line}`, 'a skipped block cannot continue another');
+      if (!previous) problem(`${block.file}:${block.line}`, 'continues: there is no TypeScript block before this one', block);
+      else if (previous.skip) problem(`${block.file}:${block.line}`, 'continues: the block before this one is skipped', block);
+      else if (block.skip) problem(`${block.file}:${block.line}`, 'a skipped block cannot continue another', block);
       else {
         previous.unit.blocks.push(block);
         block.unit = previous.unit;
@@ -311,7 +312,7 @@ for (const block of allBlocks.filter((b) => b.install && !b.skip)) {
     if (specifier.startsWith('.') || specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
     const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
     if (name === 'm2m-token' || READERS_OWN.has(name) || block.install.packages.has(name)) continue;
-    problem(`${block.file}:${block.line}`, `the block imports ${name}, which the install line at ${block.file}:${block.install.line} does not install`);
+    problem(`${block.file}:${block.line}`, `the block imports ${name}, which the install line at ${block.file}:${block.install.line} does not install`, block);
   }
 }
 
@@ -383,7 +384,7 @@ function mirrorChecks(block) {
   const exported = exportsOf(entry);
   const declared = [...code.matchAll(/\b(?:interface|type)\s+([A-Za-z_$][\w$]*)\s*(<)?/g)];
   const lines = [];
-  if (declared.length === 0) problem(`${block.file}:${block.line}`, `mirrors ${entry}: the block declares no interface or type`);
+  if (declared.length === 0) problem(`${block.file}:${block.line}`, `mirrors ${entry}: the block declares no interface or type`, block);
   const declaredNames = new Set(declared.map((d) => d[1]));
   const free = [...new Set(code.match(/\b[A-Za-z_$][\w$]*\b/g))].filter((id) => exported.has(id) && !declaredNames.has(id));
   if (free.length) lines.push(`import type { ${free.join(', ')} } from '${entry}';`);
@@ -391,11 +392,11 @@ function mirrorChecks(block) {
   lines.push('type __Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;');
   for (const [, name, generic] of declared) {
     if (!exported.has(name)) {
-      problem(`${block.file}:${block.line}`, `mirrors ${entry}: ${name} is not exported by ${entry}`);
+      problem(`${block.file}:${block.line}`, `mirrors ${entry}: ${name} is not exported by ${entry}`, block);
       continue;
     }
     if (generic) {
-      problem(`${block.file}:${block.line}`, `mirrors ${entry}: ${name} is generic, which the check does not compare`);
+      problem(`${block.file}:${block.line}`, `mirrors ${entry}: ${name} is generic, which the check does not compare`, block);
       continue;
     }
     const real = `__Real.${name}`;
@@ -707,6 +708,12 @@ console.log('');
 const counts = { ok: 0, fail: 0, skip: 0, ran: 0 };
 for (const block of allBlocks) {
   const label = `${block.file}:${block.line}`.padEnd(15) + (block.heading ? ` [${block.heading}]` : '');
+  if (block.problems.length) {
+    counts.fail++;
+    console.log(`FAIL  ${label}: markers or imports`);
+    for (const p of block.problems) console.log(indent(p));
+    if (!block.errors?.length) continue;
+  }
   if (block.skip) {
     counts.skip++;
     console.log(`skip  ${label}: ${block.skip}`);
@@ -719,7 +726,7 @@ for (const block of allBlocks) {
   if (block.uses.length) notes.push(`uses ${block.uses.join(', ')}`);
   if (block.mirrors) notes.push(`mirrors ${block.mirrors}`);
   if (block.errors.length) {
-    counts.fail++;
+    if (!block.problems.length) counts.fail++;
     console.log(`FAIL  ${label}: type check${notes.length ? ` (${notes.join('; ')})` : ''}`);
     for (const e of block.errors) console.log(indent(e));
     continue;
