@@ -38,6 +38,12 @@ export interface AuthorizationServerOptions {
   rfc8414?: boolean;
   /** Answer 404 at the RFC 8414 location, like servers that only do OpenID Connect Discovery. */
   openidConfigurationOnly?: boolean;
+  /**
+   * Also read Auth0's `audience` parameter as the resource indicator when a request sends no `resource`, so that
+   * Auth0-style clients (`domain` + `audience`, as in the README's quickstart) get a JWT for that API. With
+   * `issuerPath: '/oauth'` the token endpoint is at Auth0's `/oauth/token`.
+   */
+  audienceParameter?: boolean;
 }
 
 export interface AuthorizationServer {
@@ -123,7 +129,10 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       revocation: { enabled: false },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, _client, oneOf) => oneOf,
+        defaultResource: (ctx, _client, oneOf) => {
+          const audience = options.audienceParameter ? ctx.oidc.body?.audience : undefined;
+          return oneOf ?? (typeof audience === 'string' ? audience : undefined);
+        },
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
           const resource = resources.get(indicator);
