@@ -78,6 +78,9 @@ export class TokenClient implements TokenSource {
   #defaultEntry: CacheEntry | undefined;
   readonly #now: () => number;
   readonly #monotonic: () => number;
+  /** The latest wall time seen, and whether the wall clock was ever seen going back (then both clocks are read). */
+  #lastNow = -Infinity;
+  #clockStepped = false;
   #closed = false;
 
   constructor(options: TokenClientOptions) {
@@ -167,6 +170,9 @@ export class TokenClient implements TokenSource {
 
   #entryFor(token: Token): CacheEntry {
     const now = this.#now();
+    // Seen here too, so a step back before the first cached call is noticed.
+    if (now < this.#lastNow) this.#clockStepped = true;
+    else this.#lastNow = now;
     // A token may claim to live for ever (expires_in 1e20, a JWT exp of 1e300): its cache entry ends at the cap.
     const capped = token.expiresAt - now > MAX_CACHED_LIFETIME ? { expiresAt: now + MAX_CACHED_LIFETIME, expiresIn: MAX_CACHED_LIFETIME } : token;
     const stale = this.#options.staleIfError;
@@ -186,10 +192,17 @@ export class TokenClient implements TokenSource {
 
   /**
    * Now, for this entry's deadlines: the later of the wall clock and the monotonic clock's view of it, so an entry
-   * ends at whichever deadline comes first, even after the system clock was stepped back.
+   * ends at whichever deadline comes first, even after the system clock was stepped back. Until the wall clock is
+   * seen going back, both agree and the monotonic clock is not read: this is the cached call's hot path.
    */
   #elapsedNow(entry: CacheEntry): number {
-    return Math.max(this.#now(), this.#monotonic() - entry.offset);
+    const now = this.#now();
+    if (now >= this.#lastNow && !this.#clockStepped) {
+      this.#lastNow = now;
+      return now;
+    }
+    this.#clockStepped = true;
+    return Math.max(now, this.#monotonic() - entry.offset);
   }
 
   /**

@@ -172,6 +172,22 @@ describe('expiry follows a monotonic clock as well as the wall clock', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('the same when cached calls came between the token and the step', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, expiryLeeway: 60_000 });
+    server.respond(okToken('at-1', 3600));
+    await client.getToken();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10 * 60 * 1000);
+      await client.getToken();
+    }
+    expect(server.requests).toHaveLength(1);
+    clock.step(-2 * 60 * 60 * 1000);
+    clock.advance(30 * 60 * 1000); // 60 min have really passed
+    await client.getToken();
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('a wall clock stepped forward past expiry ends the token too (whichever comes first)', async () => {
     const clock = new ManualClock();
     const { server, client } = await setup({ clock, refreshAhead: false });
