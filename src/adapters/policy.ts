@@ -1,6 +1,6 @@
 // The decisions every adapter makes the same way, as pure functions: which token a request gets (if any),
 // whether a 401 renews it, and whether a request body can be sent a second time.
-import type { Token } from 'm2m-token';
+import { ErrorCode, TokenClientError, type Token } from 'm2m-token';
 import type { AdapterConfig, TokenTarget } from './options.js';
 import { saysInvalidToken } from './www-authenticate.js';
 
@@ -21,9 +21,26 @@ export function targetFor(config: AdapterConfig, url: string | URL): TokenTarget
   return config.targets.get(origin) ?? config.anyOrigin;
 }
 
-/** The `Authorization` value for a token: `Bearer eyJ…` (or the other type the source allowed). */
+// An authentication scheme is an RFC 9110 token; a credential here is visible ASCII without spaces (token68 and
+// every opaque token seen in practice). Anything else (CR, LF, NUL, spaces, non-ASCII) is refused before it can
+// reach a header: it would split the header, or make the HTTP client throw an error that quotes the value.
+const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const CREDENTIAL = /^[\x21-\x7E]+$/;
+
+/**
+ * The `Authorization` value for a token: `Bearer eyJ…` (or the other type the source allowed). Throws a
+ * `TokenClientError` (`M2M_RESPONSE_INVALID`) when the type or the token cannot go into a header value, whatever
+ * the source returned; the message never contains either.
+ */
 export function authorizationFor(token: Token): string {
-  return `${token.tokenType} ${token.accessToken}`;
+  const { tokenType, accessToken } = token;
+  if (typeof tokenType !== 'string' || !SCHEME.test(tokenType)) {
+    throw new TokenClientError(ErrorCode.RESPONSE_INVALID, 'The token source returned a token whose tokenType is not an HTTP authentication scheme (one token of letters, digits and !#$%&\'*+-.^_`|~). The request was not sent.');
+  }
+  if (typeof accessToken !== 'string' || !CREDENTIAL.test(accessToken)) {
+    throw new TokenClientError(ErrorCode.RESPONSE_INVALID, 'The token source returned an access token that cannot be sent in an HTTP header: it is empty, not a string, or contains whitespace, control or non-ASCII characters. The request was not sent.');
+  }
+  return `${tokenType} ${accessToken}`;
 }
 
 /**

@@ -2,10 +2,10 @@
 // the harness turns "call this URL" into that HTTP client's own API, so each case exercises the real adapter
 // against oidc-provider and the jose-verifying APIs.
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, createToken, ErrorCode, OAuthError, TokenRequestError, type TokenSource } from '../../src/index.js';
+import { ConfigurationError, createToken, ErrorCode, OAuthError, TokenClientError, TokenRequestError, type Token, type TokenSource } from '../../src/index.js';
 import type { TokenAdapterOptions } from '../../src/adapters/options.js';
 import { BILLING, REPORTS, type AdapterFixture } from './adapter-fixture.js';
-import { expectNoLeak } from './leaks.js';
+import { expectNoLeak, expectNoPath } from './leaks.js';
 
 export interface CallInit {
   method?: string;
@@ -47,6 +47,22 @@ export function renewalHangs(renewals: unknown[]): TokenSource {
       return new Promise(() => {});
     },
   };
+}
+
+/**
+ * A source that returns whatever it is given, as a custom TokenSource may: a plain object, no validation. The
+ * first call returns `first`, later calls (a renewal) `later`.
+ */
+export function returning(first: Partial<Token>, later: Partial<Token> = first): TokenSource & { calls: number } {
+  const source = {
+    calls: 0,
+    getToken: () => {
+      const fields = source.calls++ === 0 ? first : later;
+      return Promise.resolve({ tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000, scope: undefined, raw: {}, ...fields } as Token);
+    },
+    invalidate: () => {},
+  };
+  return source;
 }
 
 export function adapterContract(harness: AdapterHarness, fixture: () => AdapterFixture): void {
@@ -269,6 +285,71 @@ export function adapterContract(harness: AdapterHarness, fixture: () => AdapterF
       controller.abort();
       expect(harness.isAbort(await pending)).toBe(true);
       expect(fx.plain.requests.length - before).toBe(1);
+    });
+
+    describe('a token that cannot go into a header value fails with a typed error that does not quote it, and nothing is sent', () => {
+      const BAD_TOKENS: [string, string][] = [
+        ['CR LF', 'fake-bad-token\r\nX-Injected: fake-bad-token'],
+        ['LF', 'fake-bad-token\nfake-bad-tail'],
+        ['NUL', 'fake-bad-token\u0000tail'],
+        ['a space', 'fake-bad-token with-space'],
+        ['a tab', 'fake-bad-token\twith-tab'],
+        ['a non-ASCII character', 'fake-bäd-token'],
+        ['a character outside latin1', 'fake-bad-token-\u2028-tail'],
+      ];
+
+      it.each(BAD_TOKENS)('an access token with %s', async (_name, accessToken) => {
+        const fx = fixture();
+        const call = harness.wrap(returning({ accessToken }), { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        const error = await call(`${fx.plain.url}/bad-token`).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TokenClientError);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length).toBe(before);
+        expectNoPath(error, [accessToken, 'fake-bad-token', 'fake-bad-tail']);
+      });
+
+      it.each([
+        ['not a string', 42],
+        ['empty', ''],
+      ] as const)('an access token that is %s', async (_name, accessToken) => {
+        const fx = fixture();
+        const call = harness.wrap(returning({ accessToken: accessToken as string }), { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        const error = await call(`${fx.plain.url}/bad-token`).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length).toBe(before);
+      });
+
+      it.each([
+        ['CR LF', 'Bearer\r\nX-Injected: 1'],
+        ['a space', 'Bearer fake-bad-token'],
+        ['nothing', ''],
+      ])('a tokenType with %s', async (_name, tokenType) => {
+        const fx = fixture();
+        const call = harness.wrap(returning({ accessToken: 'fake-good-token', tokenType }), { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        const error = await call(`${fx.plain.url}/bad-type`).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TokenClientError);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length).toBe(before);
+        expectNoPath(error, ['fake-good-token', 'fake-bad-token', 'X-Injected']);
+      });
+
+      it('a renewed token with CR LF: the replay is not sent', async () => {
+        const fx = fixture();
+        const accessToken = 'fake-bad-renewed-token\r\nX-Injected: 1';
+        const source = returning({ accessToken: 'fake-first-token' }, { accessToken });
+        const call = harness.wrap(source, { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        fx.plain.reply({ status: 401 });
+        const error = await call(`${fx.plain.url}/bad-renewal`).catch((e: unknown) => e);
+        expect(source.calls).toBe(2);
+        expect(error).toBeInstanceOf(TokenClientError);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length - before).toBe(1);
+        expectNoPath(error, [accessToken, 'fake-bad-renewed-token', 'fake-first-token']);
+      });
     });
 
     it('validates its options when created, naming the option', () => {
