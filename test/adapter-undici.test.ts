@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, type TokenSource } from 'm2m-token';
 import { tokenInterceptor } from 'm2m-token/undici';
 import { BILLING, REPORTS, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
-import { adapterContract, renewalHangs, type AdapterHarness } from './helpers/adapter-contract.js';
+import { adapterContract, renewalHangs, type AdapterHarness, type Caller } from './helpers/adapter-contract.js';
 
 let fx: AdapterFixture;
 const agents: Dispatcher[] = [];
@@ -27,21 +27,25 @@ async function read(response: Dispatcher.ResponseData) {
   return { status: response.statusCode, body: text.startsWith('{') ? JSON.parse(text) : text };
 }
 
+function caller(dispatcher: Dispatcher): Caller {
+  return async (url, init = {}) =>
+    read(
+      await request(url, {
+        dispatcher,
+        method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers: init.headers,
+        body: init.stream && init.body !== undefined ? Readable.from([init.body]) : init.body,
+        signal: init.signal,
+      }),
+    );
+}
+
 const harness: AdapterHarness = {
   name: 'undici',
-  wrap(source, options) {
-    const dispatcher = track(new Agent()).compose(tokenInterceptor(source, options));
-    return async (url, init = {}) =>
-      read(
-        await request(url, {
-          dispatcher,
-          method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-          headers: init.headers,
-          body: init.stream && init.body !== undefined ? Readable.from([init.body]) : init.body,
-          signal: init.signal,
-        }),
-      );
-  },
+  wrap: (source, options) => caller(track(new Agent()).compose(tokenInterceptor(source, options))),
+  // The redirect interceptor below the token interceptor: this one sees only the final response of each request.
+  wrapFollowingRedirects: (source, options) =>
+    caller(track(new Agent()).compose(interceptors.redirect({ maxRedirections: 3 }), tokenInterceptor(source, options))),
   isAbort: (error) => (error as Error | undefined)?.name === 'AbortError',
 };
 
@@ -215,3 +219,4 @@ describe('undici specifics', () => {
     expect(error).toMatchObject({ name: 'OAuthError', error: 'invalid_client' });
   });
 });
+

@@ -10,15 +10,57 @@ import { saysInvalidToken } from './www-authenticate.js';
  * that itself).
  */
 export function targetFor(config: AdapterConfig, url: string | URL): TokenTarget | undefined {
-  let origin: string;
+  // Only http(s) has an origin worth a token; `null` origins (file:, data:, blob:) never get one.
+  const origin = originOf(url);
+  if (origin === undefined) return undefined;
+  return config.targets.get(origin) ?? config.anyOrigin;
+}
+
+/**
+ * One string per set of token parameters: the targets that ask for the same token share one key (and one
+ * renewal floor). Scopes are compared as a set; resources and extra parameter values as sorted lists.
+ */
+export function tokenKey(target: TokenTarget): string {
+  const scope = target.scope === undefined ? null : sortedSet(typeof target.scope === 'string' ? target.scope.split(/\s+/) : target.scope);
+  const resource = target.resource === undefined ? null : sortedSet(typeof target.resource === 'string' ? [target.resource] : target.resource);
+  const extra = target.extraParams === undefined
+    ? null
+    : Object.keys(target.extraParams).sort().map((name) => {
+      const value = target.extraParams![name];
+      return [name, typeof value === 'string' ? [value] : [...(value ?? [])]];
+    });
+  return JSON.stringify([target.audience ?? null, target.organization ?? null, scope, resource, extra]);
+}
+
+function sortedSet(values: readonly string[]): string[] {
+  return [...new Set(values.filter((v) => v !== ''))].sort();
+}
+
+/**
+ * Whether the response to a request sent to `origin` with a token came from that origin and from no other on the
+ * way: `hops` are the URLs the HTTP client reports it went through (redirects, then the final one). A 401 from
+ * anywhere else never saw the token (HTTP clients drop Authorization on a cross-origin redirect) and renews
+ * nothing. No hops reported means no redirect.
+ */
+export function answeredBy(origin: string, hops: readonly (string | URL)[]): boolean {
+  for (const hop of hops) {
+    try {
+      if ((typeof hop === 'string' ? new URL(hop) : hop).origin !== origin) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The origin of `url`, or `undefined` when it has none worth a token (unparsable, `file:`, `data:`…). */
+export function originOf(url: string | URL): string | undefined {
   try {
-    origin = (typeof url === 'string' ? new URL(url) : url).origin;
+    const origin = (typeof url === 'string' ? new URL(url) : url).origin;
+    return origin === 'null' ? undefined : origin;
   } catch {
     return undefined;
   }
-  // Only http(s) has an origin worth a token; `null` origins (file:, data:, blob:) never get one.
-  if (origin === 'null') return undefined;
-  return config.targets.get(origin) ?? config.anyOrigin;
 }
 
 // An authentication scheme is an RFC 9110 token; a credential here is visible ASCII without spaces (token68 and

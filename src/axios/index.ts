@@ -4,7 +4,7 @@
 import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
-import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
+import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
 import { headerText } from '../adapters/www-authenticate.js';
 import { REDACTED_AUTHORIZATION, redactAxiosError, restoreTransport, type RequestSummary } from './redact.js';
@@ -22,6 +22,8 @@ const kRedact = Symbol('m2m-token.redact');
 interface Sent {
   target: TokenTarget;
   token: Token;
+  /** The origin the token was sent to. */
+  origin: string;
 }
 
 type TrackedConfig = InternalAxiosRequestConfig & { [kSent]?: Sent; [kRedact]?: true };
@@ -42,7 +44,8 @@ interface AxiosErrorLike {
  *   `instance.defaults.headers`), pass through untouched.
  * - On a 401 (see `renewOn`) the token is invalidated and the request is sent once more with a new one, if its
  *   `data` can be sent again (not a stream). Otherwise the 401 error is returned and the next request gets a new
- *   token. Never more than one retry.
+ *   token. Never more than one retry. At most one renewal per `renewInterval` for the same token parameters, and
+ *   none for a 401 from another origin at the end of a redirect (it got no token).
  * - When no token can be had, the call rejects with the source's `TokenClientError` and nothing is sent. An
  *   aborted `signal` rejects with axios's own `CanceledError`.
  * - An `AxiosError` for a request that carried one of its tokens leads nowhere near it, through any property:
@@ -96,7 +99,8 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
         return config;
       }
     }
-    const target = tokens.targetFor(requestUrl(instance, config) ?? '');
+    const url = requestUrl(instance, config) ?? '';
+    const target = tokens.targetFor(url);
     if (target === undefined) return config;
     const signal = asAbortSignal(config.signal);
     let token: Token;
@@ -108,7 +112,7 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
       throw error;
     }
     config.headers.set('Authorization', authorizationFor(token));
-    config[kSent] = { target, token };
+    config[kSent] = { target, token, origin: originOf(url)! };
     config[kRedact] = true;
     return config;
   });
@@ -122,14 +126,20 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     if (sent === undefined || !shouldRenew(tokens.config, response.status, headerText(response.headers['www-authenticate']), sent.token)) {
       return settle(response, failure);
     }
+    // A 401 from the end of a redirect to another origin: that origin got no token (follow-redirects drops
+    // Authorization when the host changes), so renewing it would only cost a token request.
+    if (!answeredBy(sent.origin, redirectHops(response))) return settle(response, failure);
     if (!isReplayableBody(config.data)) {
       await tokens.discard(sent.target, sent.token);
       return settle(response, failure);
     }
     const signal = asAbortSignal(config.signal);
+    const renewal = tokens.renew(sent.target, sent.token, signal);
+    // The token's key was renewed less than renewInterval ago: the 401 stands.
+    if (renewal === undefined) return settle(response, failure);
     let fresh: Token;
     try {
-      fresh = await tokens.renew(sent.target, sent.token, signal);
+      fresh = await renewal;
     } catch (error) {
       // Still carrying the old header, the request passes our interceptor untouched and axios rejects with
       // its CanceledError before sending (redacted: it carries the config).
@@ -168,6 +178,19 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };
+}
+
+/**
+ * The URLs a response is known to have come through when axios followed redirects. axios's http adapter follows
+ * them with follow-redirects, which puts the final URL on the last native response (`response.request.res`:
+ * `responseUrl`; and each redirecting hop in `redirects`, with its `trackRedirects` option). Empty when the
+ * adapter does not say (axios's fetch adapter): there only renewInterval bounds the renewals.
+ */
+function redirectHops(response: AxiosResponse): string[] {
+  const res = (response.request as { res?: { redirects?: unknown; responseUrl?: unknown } } | null | undefined)?.res;
+  const hops = Array.isArray(res?.redirects) ? res.redirects.map((hop: { url?: unknown } | null) => String(hop?.url)) : [];
+  if (typeof res?.responseUrl === 'string') hops.push(res.responseUrl);
+  return hops;
 }
 
 function requestUrl(instance: AxiosInstance, config: InternalAxiosRequestConfig): string | undefined {

@@ -3,6 +3,7 @@
 import type { TokenSource } from 'm2m-token';
 import type { Dispatcher } from 'undici';
 import type { TokenAdapterOptions } from '../adapters/options.js';
+import { originOf } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
 import { hasHeader } from './headers.js';
 import { TokenDispatch } from './token-dispatch.js';
@@ -17,7 +18,8 @@ export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/opti
  * - On a 401 (see `renewOn`) the 401 is not passed on: the token is invalidated and the request is dispatched
  *   once more with a new one, if its body can be sent again (none, a string, bytes or FormData). A stream or
  *   iterable body cannot; undici's `fetch` sends every body as one. Then the 401 is passed on and the next
- *   request gets a new token. Never more than one retry.
+ *   request gets a new token. Never more than one retry. At most one renewal per `renewInterval` for the same
+ *   token parameters, and none for a 401 from another origin at the end of a redirect (it got no token).
  * - When no token can be had, the request fails with the source's `TokenClientError` and nothing is sent.
  *   An aborted `signal` fails it with the signal's reason.
  *
@@ -42,9 +44,10 @@ export function tokenInterceptor(source: TokenSource, options: TokenAdapterOptio
   return (dispatch) =>
     // Exactly two parameters: compose() checks the arity.
     function m2mTokenInterceptor(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-      const target = opts.origin === undefined ? undefined : tokens.targetFor(opts.origin);
+      const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
+      const target = origin === undefined ? undefined : tokens.targetFor(origin);
       if (target === undefined || hasHeader(opts.headers, 'authorization')) return dispatch(opts, handler);
-      new TokenDispatch(tokens, target, dispatch, opts, handler).start();
+      new TokenDispatch(tokens, target, origin!, dispatch, opts, handler).start();
       // The request waits for its token rather than for the dispatcher: nothing to back off from yet.
       return true;
     };
