@@ -1,13 +1,15 @@
 // m2m-token/axios end to end: oidc-provider issues the tokens, jose-verifying APIs accept or refuse them.
+import { randomUUID } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, type TokenSource } from 'm2m-token';
 import { attachTokens } from 'm2m-token/axios';
-import { BILLING, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
+import { BILLING, startAdapterFixture, startHangingServer, type AdapterFixture, type HangingServer } from './helpers/adapter-fixture.js';
 import { adapterContract, renewalHangs, type AdapterHarness } from './helpers/adapter-contract.js';
-import { expectNoLeak } from './helpers/leaks.js';
+import { expectNoLeak, expectNoPath } from './helpers/leaks.js';
 
 let fx: AdapterFixture;
 beforeAll(async () => {
@@ -41,6 +43,10 @@ const harness: AdapterHarness = {
           signal: init.signal,
         }),
       );
+  },
+  // axios's http adapter follows redirects by default.
+  wrapFollowingRedirects(source, options) {
+    return harness.wrap(source, options);
   },
   isAbort: (error) => axios.isCancel(error),
 };
@@ -93,7 +99,8 @@ describe('axios specifics', () => {
 
   it('replays JSON and URLSearchParams data as they were sent', async () => {
     const instance = make();
-    attachTokens(instance, fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } });
+    // Two renewals of one token key in a row: no floor between them.
+    attachTokens(instance, fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } }, renewInterval: 0 });
     const before = fx.plain.requests.length;
     fx.plain.reply({ status: 401 });
     await instance.post(`${fx.plain.url}/json`, { item: 42 });
@@ -108,12 +115,12 @@ describe('axios specifics', () => {
 });
 
 /** A source that issues a new fake token on every call, and remembers them all. */
-function issuing(): TokenSource & { issued: string[] } {
+function issuing(prefix = 'fake-leak-token'): TokenSource & { issued: string[] } {
   const issued: string[] = [];
   return {
     issued,
     getToken: () => {
-      const accessToken = `fake-leak-token-${issued.length + 1}`;
+      const accessToken = `${prefix}-${issued.length + 1}`;
       issued.push(accessToken);
       return Promise.resolve(createToken({ accessToken, tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }));
     },
@@ -230,3 +237,150 @@ describe('axios errors do not carry the token', () => {
     expect(error.config!.headers.Authorization).toBe('Basic ZmFrZTpmYWtl');
   });
 });
+
+describe('a redacted axios error leads to no token: no property, getter, agent, socket or cause', () => {
+  let hanging: HangingServer;
+  const agents: HttpAgent[] = [];
+  beforeAll(async () => {
+    hanging = await startHangingServer();
+  });
+  afterAll(async () => {
+    for (const agent of agents) agent.destroy();
+    await hanging.close();
+  });
+
+  const agentKinds = {
+    'the default agent': () => undefined,
+    'an http.Agent without keep-alive': () => new HttpAgent({ keepAlive: false }),
+    'a keep-alive http.Agent': () => new HttpAgent({ keepAlive: true }),
+  } as const;
+
+  type Scenario = (instance: AxiosInstance) => Promise<{ error: AxiosError; code?: string }>;
+  const rejection = (request: Promise<unknown>) => request.then(() => expect.fail('resolved'), (e: unknown) => e as AxiosError);
+
+  const scenarios: Record<string, { origin: () => string | Promise<string>; run: Scenario }> = {
+    'an API 500': {
+      origin: () => fx.plain.url,
+      run: async (instance) => {
+        fx.plain.reply({ status: 500 });
+        return { error: await rejection(instance.get(`${fx.plain.url}/boom`)) };
+      },
+    },
+    'an API 500 read as a stream': {
+      origin: () => fx.plain.url,
+      run: async (instance) => {
+        fx.plain.reply({ status: 500 });
+        const error = await rejection(instance.get(`${fx.plain.url}/boom-stream`, { responseType: 'stream' }));
+        // The body stays readable.
+        const chunks: Buffer[] = [];
+        for await (const chunk of error.response!.data as AsyncIterable<Buffer>) chunks.push(chunk);
+        expect(JSON.parse(Buffer.concat(chunks).toString())).toEqual({ status: 500 });
+        return { error };
+      },
+    },
+    'an API 500 to a POST with a stream body': {
+      origin: () => fx.plain.url,
+      run: async (instance) => {
+        fx.plain.reply({ status: 500 });
+        return { error: await rejection(instance.post(`${fx.plain.url}/upload`, Readable.from([Buffer.from('chunk-1 chunk-2')]))) };
+      },
+    },
+    'the final 401 after a renewal': {
+      origin: () => fx.plain.url,
+      run: async (instance) => {
+        fx.plain.reply({ status: 401 }, { status: 401 });
+        const error = await rejection(instance.get(`${fx.plain.url}/refused`));
+        expect(error.response?.status).toBe(401);
+        return { error };
+      },
+    },
+    ECONNREFUSED: {
+      origin: deadOrigin,
+      run: async (instance) => ({ error: await rejection(instance.get('/unreachable')), code: 'ECONNREFUSED' }),
+    },
+    'a timeout': {
+      origin: () => hanging.url,
+      run: async (instance) => ({ error: await rejection(instance.get(`${hanging.url}/slow`, { timeout: 50 })), code: 'ECONNABORTED' }),
+    },
+    'an abort while the request is out': {
+      origin: () => hanging.url,
+      run: async (instance) => {
+        const before = hanging.received;
+        const controller = new AbortController();
+        const pending = rejection(instance.get(`${hanging.url}/aborted`, { signal: controller.signal }));
+        await expect.poll(() => hanging.received).toBe(before + 1);
+        controller.abort();
+        const error = await pending;
+        expect(axios.isCancel(error)).toBe(true);
+        return { error, code: 'ERR_CANCELED' };
+      },
+    },
+    'too many redirects': {
+      origin: () => fx.plain.url,
+      run: async (instance) => {
+        fx.plain.reply({ status: 302, headers: { location: `${fx.plain.url}/again` } }, { status: 302, headers: { location: `${fx.plain.url}/again` } });
+        return { error: await rejection(instance.get(`${fx.plain.url}/loop`, { maxRedirects: 1 })), code: 'ERR_FR_TOO_MANY_REDIRECTS' };
+      },
+    },
+  };
+
+  for (const [agentName, makeAgent] of Object.entries(agentKinds)) {
+    describe(`with ${agentName}`, () => {
+      it.each(Object.keys(scenarios))('%s', async (name) => {
+        const scenario = scenarios[name]!;
+        const origin = await scenario.origin();
+        const agent = makeAgent();
+        if (agent) agents.push(agent);
+        const source = issuing(`fake-path-token-${randomUUID()}`);
+        const instance = axios.create({ baseURL: origin, ...(agent ? { httpAgent: agent } : {}) });
+        attachTokens(instance, source, { targets: { [origin]: {} } });
+        const { error, code } = await scenario.run(instance);
+        expect(source.issued.length).toBeGreaterThanOrEqual(1);
+        expect(axios.isAxiosError(error)).toBe(true);
+        if (code) expect(error.code).toBe(code);
+        expect(error.config!.headers.Authorization).toBe('Bearer [REDACTED]');
+        expect(error.config!.httpAgent).toBeUndefined();
+        expectNoPath(error, source.issued);
+      });
+    });
+  }
+
+  describe("with axios's fetch adapter", () => {
+    const fetchScenarios = Object.keys(scenarios).filter((name) => name !== 'too many redirects');
+    it.each(fetchScenarios)('%s', async (name) => {
+      const scenario = scenarios[name]!;
+      const origin = await scenario.origin();
+      const source = issuing(`fake-path-token-${randomUUID()}`);
+      const instance = axios.create({ baseURL: origin, adapter: 'fetch' });
+      attachTokens(instance, source, { targets: { [origin]: {} } });
+      const { error } = await scenario.run(instance);
+      expect(axios.isAxiosError(error)).toBe(true);
+      expect(error.config!.headers.Authorization).toBe('Bearer [REDACTED]');
+      expectNoPath(error, source.issued);
+    });
+  });
+
+  it("a redacted config sent again goes out through the agent it was sent with, and gets a real token", async () => {
+    // Without keep-alive, every request through the agent opens its own connection.
+    const agent = new HttpAgent({ keepAlive: false });
+    agents.push(agent);
+    let used = 0;
+    const createConnection = agent.createConnection.bind(agent);
+    agent.createConnection = ((...args: Parameters<typeof createConnection>) => {
+      used++;
+      return createConnection(...args);
+    }) as typeof agent.createConnection;
+    const source = issuing(`fake-path-token-${randomUUID()}`);
+    const instance = axios.create();
+    attachTokens(instance, source, { targets: { [fx.plain.url]: {} } });
+    fx.plain.reply({ status: 503 });
+    const error = await rejection(instance.get(`${fx.plain.url}/per-request-agent`, { httpAgent: agent }));
+    expect(used).toBe(1);
+    expect(error.config!.httpAgent).toBeUndefined();
+    const response = await instance.request(error.config!);
+    expect(response.status).toBe(200);
+    expect(used).toBe(2);
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/per-request-agent', authorization: `Bearer ${source.issued[1]}` });
+  });
+});
+

@@ -27,6 +27,10 @@ const harness: AdapterHarness = {
     const tokenFetch = fetchWithTokens(source, options);
     return async (url, init) => read(await tokenFetch(url, toInit(init)));
   },
+  // fetch follows redirects by default.
+  wrapFollowingRedirects(source, options) {
+    return harness.wrap(source, options);
+  },
   isAbort: (error) => (error as Error | undefined)?.name === 'AbortError',
 };
 

@@ -4,7 +4,9 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, createToken } from '../src/index.js';
 import { resolveAdapterOptions } from '../src/adapters/options.js';
-import { isReplayableBody, shouldRenew, targetFor } from '../src/adapters/policy.js';
+import { answeredBy, authorizationFor, isReplayableBody, originOf, shouldRenew, targetFor, tokenKey } from '../src/adapters/policy.js';
+import { DEFAULT_RENEW_INTERVAL } from '../src/adapters/options.js';
+import type { Token } from '../src/index.js';
 import { headerText, parseChallenges, saysInvalidToken } from '../src/adapters/www-authenticate.js';
 
 const token = (tokenType = 'Bearer') => createToken({ accessToken: 'fake-token', tokenType, expiresIn: 60_000, expiresAt: Date.now() + 60_000 });
@@ -61,10 +63,83 @@ describe('adapter options', () => {
     [{ anyOrigin: { extraParams: 'x' } }, 'anyOrigin.extraParams'],
     [{ anyOrigin: {}, renewOn: 'sometimes' }, 'renewOn'],
     [{ anyOrigin: {}, retry: true }, 'retry'],
+    [{ anyOrigin: {}, renewInterval: -1 }, 'renewInterval'],
+    [{ anyOrigin: {}, renewInterval: Number.NaN }, 'renewInterval'],
+    [{ anyOrigin: {}, renewInterval: '30000' }, 'renewInterval'],
+    [{ anyOrigin: {}, clock: {} }, 'clock'],
+    [{ anyOrigin: {}, clock: null }, 'clock'],
     [{ targets: ['https://a.example.com'] }, 'targets'],
     [null, 'options'],
   ])('%j is refused, naming %s', (options, option) => {
     expect(optionError(options)).toMatchObject({ option });
+  });
+});
+
+describe('renewInterval and clock', () => {
+  it('default to 30 s on a monotonic clock', () => {
+    const config = resolveAdapterOptions({ anyOrigin: {} });
+    expect(config.renewInterval).toBe(DEFAULT_RENEW_INTERVAL);
+    expect(DEFAULT_RENEW_INTERVAL).toBe(30_000);
+    expect(config.clock.now()).toBeLessThan(Date.now() / 2); // performance.now(), not the epoch
+  });
+
+  it('take 0 and an injected clock', () => {
+    const clock = { now: () => 42 };
+    const config = resolveAdapterOptions({ anyOrigin: {}, renewInterval: 0, clock });
+    expect(config).toMatchObject({ renewInterval: 0, clock });
+  });
+});
+
+describe('tokenKey', () => {
+  it('is one key per token: scope as a set, resources and extra values sorted', () => {
+    expect(tokenKey({ audience: 'a', scope: 'read write' })).toBe(tokenKey({ scope: ['write', 'read', 'read'], audience: 'a' }));
+    expect(tokenKey({ resource: ['https://b', 'https://a'] })).toBe(tokenKey({ resource: ['https://a', 'https://b'] }));
+    expect(tokenKey({ extraParams: { b: '2', a: ['1'] } })).toBe(tokenKey({ extraParams: { a: '1', b: ['2'] } }));
+  });
+
+  it('tells different tokens apart', () => {
+    const keys = [{}, { audience: 'a' }, { audience: 'b' }, { organization: 'a' }, { scope: 'a' }, { resource: 'a' }, { extraParams: { a: 'a' } }, { audience: 'a', scope: 'x' }];
+    expect(new Set(keys.map(tokenKey)).size).toBe(keys.length);
+  });
+});
+
+describe('answeredBy and originOf', () => {
+  it('a response answered by the origin the token went to, and no other on the way', () => {
+    expect(answeredBy('https://api.test', [])).toBe(true);
+    expect(answeredBy('https://api.test', ['https://api.test/a', new URL('https://API.test:443/b')])).toBe(true);
+    expect(answeredBy('https://api.test', ['https://api.test/a', 'https://evil.test/b', 'https://api.test/c'])).toBe(false);
+    expect(answeredBy('https://api.test', ['http://api.test/'])).toBe(false);
+    expect(answeredBy('https://api.test', [''])).toBe(false);
+  });
+
+  it('originOf gives none for what has no origin', () => {
+    expect(originOf('https://API.test:443/x?y')).toBe('https://api.test');
+    expect(originOf('file:///etc/passwd')).toBeUndefined();
+    expect(originOf('not a url')).toBeUndefined();
+  });
+});
+
+describe('authorizationFor', () => {
+  const fake = (accessToken: unknown, tokenType: unknown = 'Bearer') => ({ accessToken, tokenType, expiresIn: 1, expiresAt: 1, scope: undefined, raw: {} }) as unknown as Token;
+
+  it('puts the type and the token together', () => {
+    expect(authorizationFor(fake('eyJ.abc-_~+/=='))).toBe('Bearer eyJ.abc-_~+/==');
+    expect(authorizationFor(fake('x', 'DPoP'))).toBe('DPoP x');
+  });
+
+  it.each([['fake\r\ntoken'], ['fake token'], ['fake\u0000'], ['fakë'], [''], [undefined], [7]])('refuses the access token %j without quoting it', (accessToken) => {
+    let error: unknown;
+    try {
+      authorizationFor(fake(accessToken));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'TokenClientError', code: 'M2M_RESPONSE_INVALID' });
+    if (typeof accessToken === 'string' && accessToken) expect((error as Error).message).not.toContain(accessToken);
+  });
+
+  it.each([['Bearer\r\nX: y'], ['Bear er'], [''], [null]])('refuses the token type %j', (tokenType) => {
+    expect(() => authorizationFor(fake('fake-token', tokenType))).toThrow(/tokenType/);
   });
 });
 

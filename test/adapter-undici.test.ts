@@ -1,11 +1,11 @@
 // m2m-token/undici end to end: oidc-provider issues the tokens, jose-verifying APIs accept or refuse them.
 import { Readable } from 'node:stream';
-import { Agent, Client, errors, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, BalancedPool, Client, errors, fetch as undiciFetch, interceptors, Pool, request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, type TokenSource } from 'm2m-token';
+import { ConfigurationError, createToken, type TokenSource } from 'm2m-token';
 import { tokenInterceptor } from 'm2m-token/undici';
 import { BILLING, REPORTS, startAdapterFixture, type AdapterFixture } from './helpers/adapter-fixture.js';
-import { adapterContract, renewalHangs, type AdapterHarness } from './helpers/adapter-contract.js';
+import { adapterContract, renewalHangs, type AdapterHarness, type Caller } from './helpers/adapter-contract.js';
 
 let fx: AdapterFixture;
 const agents: Dispatcher[] = [];
@@ -27,21 +27,25 @@ async function read(response: Dispatcher.ResponseData) {
   return { status: response.statusCode, body: text.startsWith('{') ? JSON.parse(text) : text };
 }
 
+function caller(dispatcher: Dispatcher): Caller {
+  return async (url, init = {}) =>
+    read(
+      await request(url, {
+        dispatcher,
+        method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers: init.headers,
+        body: init.stream && init.body !== undefined ? Readable.from([init.body]) : init.body,
+        signal: init.signal,
+      }),
+    );
+}
+
 const harness: AdapterHarness = {
   name: 'undici',
-  wrap(source, options) {
-    const dispatcher = track(new Agent()).compose(tokenInterceptor(source, options));
-    return async (url, init = {}) =>
-      read(
-        await request(url, {
-          dispatcher,
-          method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-          headers: init.headers,
-          body: init.stream && init.body !== undefined ? Readable.from([init.body]) : init.body,
-          signal: init.signal,
-        }),
-      );
-  },
+  wrap: (source, options) => caller(track(new Agent()).compose(tokenInterceptor(source, options))),
+  // The redirect interceptor below the token interceptor: this one sees only the final response of each request.
+  wrapFollowingRedirects: (source, options) =>
+    caller(track(new Agent()).compose(interceptors.redirect({ maxRedirections: 3 }), tokenInterceptor(source, options))),
   isAbort: (error) => (error as Error | undefined)?.name === 'AbortError',
 };
 
@@ -173,7 +177,9 @@ describe('undici specifics', () => {
         attempts.push({ handler, controller });
         return true;
       }) as Dispatcher.Dispatch;
-      const intercepted = tokenInterceptor(source, { anyOrigin: {} })(dispatch);
+      // As compose() on an Agent calls it: no origin of its own (undefined), so opts.origin decides.
+      const intercept = tokenInterceptor(source, { anyOrigin: {} }) as (dispatch: Dispatcher.Dispatch, origin: string | null | undefined) => Dispatcher.Dispatch;
+      const intercepted = intercept(dispatch, undefined);
       let caller: Dispatcher.DispatchController | undefined;
       intercepted({ origin: 'https://api.example', path: '/', method: 'GET', headers: {} }, { onRequestStart: (c) => void (caller = c) });
       await expect.poll(() => attempts.length).toBe(1);
@@ -213,5 +219,78 @@ describe('undici specifics', () => {
     const error = await request(`${fx.billing.url}/x`, { dispatcher }).catch((e: unknown) => e);
     expect(error).not.toBeInstanceOf(errors.UndiciError);
     expect(error).toMatchObject({ name: 'OAuthError', error: 'invalid_client' });
+  });
+});
+
+describe('the token goes where the connection goes, not where opts.origin says', () => {
+  const tokenRequests = () => {
+    const before = fx.as.tokenRequests;
+    return () => fx.as.tokenRequests - before;
+  };
+  const billingOnly = () => ({ targets: { [fx.billing.url]: { resource: BILLING } } });
+
+  it.each([
+    ['Pool', () => new Pool(fx.plain.url)],
+    ['Client', () => new Client(fx.plain.url)],
+  ] as const)("a %s connects to its own origin: a request naming a target's origin sends it no token", async (_name, make) => {
+    const count = tokenRequests();
+    const dispatcher = track(make()).compose(tokenInterceptor(fx.client(), billingOnly()));
+    const response = await dispatcher.request({ origin: fx.billing.url, path: '/named-billing', method: 'GET' });
+    await response.body.dump();
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/named-billing', authorization: undefined });
+    expect(count()).toBe(0);
+  });
+
+  it("a Pool for a target gets that target's token, whatever origin a request names", async () => {
+    const dispatcher = track(new Pool(fx.billing.url)).compose(tokenInterceptor(fx.client(), billingOnly()));
+    const response = await dispatcher.request({ origin: fx.plain.url, path: '/named-plain', method: 'GET' });
+    await response.body.dump();
+    expect(response.statusCode).toBe(200);
+    expect(fx.billing.requests.at(-1)).toMatchObject({ path: '/named-plain', authorized: true });
+  });
+
+  it('an Agent connects where opts.origin says, and so does the token', async () => {
+    const dispatcher = track(new Agent()).compose(tokenInterceptor(fx.client(), billingOnly()));
+    await (await dispatcher.request({ origin: fx.billing.url, path: '/agent-billing', method: 'GET' })).body.dump();
+    await (await dispatcher.request({ origin: fx.plain.url, path: '/agent-plain', method: 'GET' })).body.dump();
+    expect(fx.billing.requests.at(-1)).toMatchObject({ path: '/agent-billing', authorized: true });
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/agent-plain', authorization: undefined });
+  });
+
+  it('a compose() chain over a Pool: the origin reaches the token interceptor through the other interceptors', async () => {
+    const count = tokenRequests();
+    const passThrough: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => dispatch(opts, handler);
+    const chained = track(new Pool(fx.plain.url)).compose(passThrough).compose(tokenInterceptor(fx.client(), billingOnly()), interceptors.redirect({ maxRedirections: 1 }));
+    const response = await chained.request({ origin: fx.billing.url, path: '/chained', method: 'GET' });
+    await response.body.dump();
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/chained', authorization: undefined });
+    expect(count()).toBe(0);
+  });
+
+  it('a BalancedPool, whose upstream is not known in advance: targets send no token through it, anyOrigin does', async () => {
+    const count = tokenRequests();
+    const targeted = track(new BalancedPool([fx.plain.url])).compose(tokenInterceptor(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } }));
+    await (await targeted.request({ origin: fx.plain.url, path: '/balanced', method: 'GET' })).body.dump();
+    expect(fx.plain.requests.at(-1)).toMatchObject({ path: '/balanced', authorization: undefined });
+    expect(count()).toBe(0);
+    const any = track(new BalancedPool([fx.plain.url])).compose(tokenInterceptor(fx.client(), { anyOrigin: { resource: BILLING } }));
+    await (await any.request({ origin: fx.plain.url, path: '/balanced-any', method: 'GET' })).body.dump();
+    expect(fx.plain.requests.at(-1)!.authorization).toMatch(/^Bearer /);
+  });
+
+  it('an undici whose compose() does not pass the origin (before 8.10.1) is refused when composing', () => {
+    const interceptor = tokenInterceptor(fx.client(), billingOnly());
+    const dispatch = (() => true) as Dispatcher.Dispatch;
+    const error = (() => {
+      try {
+        interceptor(dispatch);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ option: 'undici' });
+    expect((error as Error).message).toMatch(/8\.10\.1/);
   });
 });

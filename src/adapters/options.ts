@@ -1,6 +1,6 @@
 // The options every adapter shares (which origins get which token, which 401 renews it) and their validation.
 // Adapters validate at creation, like TokenClient, so a typo fails at startup rather than on the first call.
-import { ConfigurationError, type GetTokenOptions } from 'm2m-token';
+import { ConfigurationError, type Clock, type GetTokenOptions } from 'm2m-token';
 
 /**
  * The token parameters for one target: which token the `TokenSource` is asked for. Omitted fields fall back to
@@ -29,6 +29,16 @@ export interface TokenAdapterOptions {
    * `WWW-Authenticate` challenge for the token's scheme says `error="invalid_token"` (RFC 6750 §3.1).
    */
   renewOn?: RenewOn;
+  /**
+   * The least time, in milliseconds, between two renewals after a 401 for the same token parameters. A renewal
+   * is a token request: an API that answers 401 to every token (broken, misconfigured or hostile) would otherwise
+   * cost one per call. Within the interval a 401 is returned as it is and the cached token is kept. Apart from
+   * this floor, a rejected token is renewed at most once, however many requests carried it. `0` leaves only that
+   * rule. Default: `30_000`.
+   */
+  renewInterval?: number;
+  /** The time source for `renewInterval`. Default: a monotonic clock (`performance.now()`). Inject one in tests. */
+  clock?: Clock;
 }
 
 /** Validated options: targets keyed by their normalized origin. */
@@ -36,9 +46,15 @@ export interface AdapterConfig {
   readonly targets: ReadonlyMap<string, TokenTarget>;
   readonly anyOrigin: TokenTarget | undefined;
   readonly renewOn: RenewOn;
+  readonly renewInterval: number;
+  readonly clock: Clock;
 }
 
-const SHARED_OPTIONS = ['targets', 'anyOrigin', 'renewOn'];
+export const DEFAULT_RENEW_INTERVAL = 30_000;
+// Monotonic: a wall clock set back would otherwise hold renewals off for as long as it went back.
+const monotonicClock: Clock = { now: () => performance.now() };
+
+const SHARED_OPTIONS = ['targets', 'anyOrigin', 'renewOn', 'renewInterval', 'clock'];
 const TARGET_FIELDS = new Set(['audience', 'organization', 'scope', 'resource', 'extraParams']);
 
 /**
@@ -53,7 +69,7 @@ export function resolveAdapterOptions(options: unknown, ownOptions: readonly str
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new ConfigurationError(name, `unknown option; adapters take ${[...known].join(', ')}`);
   }
-  const { targets, anyOrigin, renewOn } = options as TokenAdapterOptions;
+  const { targets, anyOrigin, renewOn, renewInterval, clock } = options as TokenAdapterOptions;
   const resolved = resolveTargets(targets);
   if (anyOrigin !== undefined) checkTarget(anyOrigin, 'anyOrigin');
   if (resolved.size === 0 && anyOrigin === undefined) {
@@ -62,8 +78,20 @@ export function resolveAdapterOptions(options: unknown, ownOptions: readonly str
   if (renewOn !== undefined && renewOn !== 'any-401' && renewOn !== 'invalid_token') {
     throw new ConfigurationError('renewOn', "must be 'any-401' or 'invalid_token'");
   }
+  if (renewInterval !== undefined && (typeof renewInterval !== 'number' || !Number.isFinite(renewInterval) || renewInterval < 0)) {
+    throw new ConfigurationError('renewInterval', 'must be a finite number of milliseconds, 0 or more (default 30000)');
+  }
+  if (clock !== undefined && (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function')) {
+    throw new ConfigurationError('clock', 'must be an object with a now() method returning milliseconds');
+  }
   // Copies: a caller mutating its options object later must not change where tokens go.
-  return { targets: resolved, anyOrigin: anyOrigin && Object.freeze({ ...anyOrigin }), renewOn: renewOn ?? 'any-401' };
+  return {
+    targets: resolved,
+    anyOrigin: anyOrigin && Object.freeze({ ...anyOrigin }),
+    renewOn: renewOn ?? 'any-401',
+    renewInterval: renewInterval ?? DEFAULT_RENEW_INTERVAL,
+    clock: clock ?? monotonicClock,
+  };
 }
 
 function resolveTargets(targets: unknown): Map<string, TokenTarget> {

@@ -1,6 +1,6 @@
 // The decisions every adapter makes the same way, as pure functions: which token a request gets (if any),
 // whether a 401 renews it, and whether a request body can be sent a second time.
-import type { Token } from 'm2m-token';
+import { ErrorCode, TokenClientError, type Token } from 'm2m-token';
 import type { AdapterConfig, TokenTarget } from './options.js';
 import { saysInvalidToken } from './www-authenticate.js';
 
@@ -10,20 +10,79 @@ import { saysInvalidToken } from './www-authenticate.js';
  * that itself).
  */
 export function targetFor(config: AdapterConfig, url: string | URL): TokenTarget | undefined {
-  let origin: string;
-  try {
-    origin = (typeof url === 'string' ? new URL(url) : url).origin;
-  } catch {
-    return undefined;
-  }
   // Only http(s) has an origin worth a token; `null` origins (file:, data:, blob:) never get one.
-  if (origin === 'null') return undefined;
+  const origin = originOf(url);
+  if (origin === undefined) return undefined;
   return config.targets.get(origin) ?? config.anyOrigin;
 }
 
-/** The `Authorization` value for a token: `Bearer eyJ…` (or the other type the source allowed). */
+/**
+ * One string per set of token parameters: the targets that ask for the same token share one key (and one
+ * renewal floor). Scopes are compared as a set; resources and extra parameter values as sorted lists.
+ */
+export function tokenKey(target: TokenTarget): string {
+  const scope = target.scope === undefined ? null : sortedSet(typeof target.scope === 'string' ? target.scope.split(/\s+/) : target.scope);
+  const resource = target.resource === undefined ? null : sortedSet(typeof target.resource === 'string' ? [target.resource] : target.resource);
+  const extra = target.extraParams === undefined
+    ? null
+    : Object.keys(target.extraParams).sort().map((name) => {
+      const value = target.extraParams![name];
+      return [name, typeof value === 'string' ? [value] : [...(value ?? [])]];
+    });
+  return JSON.stringify([target.audience ?? null, target.organization ?? null, scope, resource, extra]);
+}
+
+function sortedSet(values: readonly string[]): string[] {
+  return [...new Set(values.filter((v) => v !== ''))].sort();
+}
+
+/**
+ * Whether the response to a request sent to `origin` with a token came from that origin and from no other on the
+ * way: `hops` are the URLs the HTTP client reports it went through (redirects, then the final one). A 401 from
+ * anywhere else never saw the token (HTTP clients drop Authorization on a cross-origin redirect) and renews
+ * nothing. No hops reported means no redirect.
+ */
+export function answeredBy(origin: string, hops: readonly (string | URL)[]): boolean {
+  for (const hop of hops) {
+    try {
+      if ((typeof hop === 'string' ? new URL(hop) : hop).origin !== origin) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The origin of `url`, or `undefined` when it has none worth a token (unparsable, `file:`, `data:`…). */
+export function originOf(url: string | URL): string | undefined {
+  try {
+    const origin = (typeof url === 'string' ? new URL(url) : url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+// An authentication scheme is an RFC 9110 token; a credential here is visible ASCII without spaces (token68 and
+// every opaque token seen in practice). Anything else (CR, LF, NUL, spaces, non-ASCII) is refused before it can
+// reach a header: it would split the header, or make the HTTP client throw an error that quotes the value.
+const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const CREDENTIAL = /^[\x21-\x7E]+$/;
+
+/**
+ * The `Authorization` value for a token: `Bearer eyJ…` (or the other type the source allowed). Throws a
+ * `TokenClientError` (`M2M_RESPONSE_INVALID`) when the type or the token cannot go into a header value, whatever
+ * the source returned; the message never contains either.
+ */
 export function authorizationFor(token: Token): string {
-  return `${token.tokenType} ${token.accessToken}`;
+  const { tokenType, accessToken } = token;
+  if (typeof tokenType !== 'string' || !SCHEME.test(tokenType)) {
+    throw new TokenClientError(ErrorCode.RESPONSE_INVALID, 'The token source returned a token whose tokenType is not an HTTP authentication scheme (one token of letters, digits and !#$%&\'*+-.^_`|~). The request was not sent.');
+  }
+  if (typeof accessToken !== 'string' || !CREDENTIAL.test(accessToken)) {
+    throw new TokenClientError(ErrorCode.RESPONSE_INVALID, 'The token source returned an access token that cannot be sent in an HTTP header: it is empty, not a string, or contains whitespace, control or non-ASCII characters. The request was not sent.');
+  }
+  return `${tokenType} ${accessToken}`;
 }
 
 /**

@@ -1,8 +1,9 @@
 // The one stateful piece the adapters share: getting a token for a target, and renewing it after a 401 so
-// that many requests rejected with the same token cause one renewal, not one each.
+// that many requests rejected with the same token cause one renewal, not one each, and that an API answering
+// 401 to every token costs one token request per renewInterval, not one per call.
 import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
 import { resolveAdapterOptions, type AdapterConfig, type TokenTarget } from './options.js';
-import { targetFor } from './policy.js';
+import { targetFor, tokenKey } from './policy.js';
 
 export class AdapterTokens {
   readonly config: AdapterConfig;
@@ -12,6 +13,9 @@ export class AdapterTokens {
   // token nobody holds any more is forgotten with its entry.
   readonly #renewals = new WeakMap<Token, Promise<Token>>();
   readonly #discarded = new WeakSet<Token>();
+  /** Token key → when its last renewal (or discard) started, on `config.clock`. One entry per distinct target. */
+  readonly #lastRenewal = new Map<string, number>();
+  readonly #keys = new WeakMap<TokenTarget, string>();
 
   /** Validates `source` and the shared options; `ownOptions` are the names the adapter itself takes. */
   constructor(source: unknown, options: unknown, ownOptions: readonly string[] = []) {
@@ -43,15 +47,17 @@ export class AdapterTokens {
 
   /**
    * After a 401 to a request that carried `rejected`: drops that token from the source's cache and gets a new
-   * one, once per rejected token however many requests saw it rejected.
+   * one, once per rejected token however many requests saw it rejected. `undefined` when the token's key was
+   * renewed less than `renewInterval` ago: then the 401 stands, and the cached token stays.
    */
-  renew(target: TokenTarget, rejected: Token, signal?: AbortSignal): Promise<Token> {
+  renew(target: TokenTarget, rejected: Token, signal?: AbortSignal): Promise<Token> | undefined {
     let renewal = this.#renewals.get(rejected);
     if (renewal === undefined) {
+      if (!this.#mayRenew(target)) return undefined;
       const started = this.#refresh(target);
       renewal = started;
       this.#renewals.set(rejected, started);
-      // A failed renewal is forgotten, so a later 401 with the same token tries again.
+      // A failed renewal is forgotten, so a later 401 with the same token tries again (after renewInterval).
       started.catch(() => {
         if (this.#renewals.get(rejected) === started) this.#renewals.delete(rejected);
       });
@@ -61,10 +67,12 @@ export class AdapterTokens {
 
   /**
    * After a 401 that cannot be retried (its body was a stream): drops the rejected token from the cache so the
-   * next request gets a new one, unless a renewal already replaced it.
+   * next request gets a new one, unless a renewal already replaced it. Within `renewInterval` of the key's last
+   * renewal it does nothing: dropping the token costs the next request a token request, as a renewal does.
    */
   async discard(target: TokenTarget, rejected: Token): Promise<void> {
     if (this.#renewals.has(rejected) || this.#discarded.has(rejected)) return;
+    if (!this.#mayRenew(target)) return;
     this.#discarded.add(rejected);
     try {
       await this.#source.invalidate?.({ ...target });
@@ -72,6 +80,21 @@ export class AdapterTokens {
       // The caller gets the 401 it would have got anyway; the next 401 with this token tries again.
       this.#discarded.delete(rejected);
     }
+  }
+
+  /** Whether `target`'s token may be renewed now; if so, starts its interval. */
+  #mayRenew(target: TokenTarget): boolean {
+    let key = this.#keys.get(target);
+    if (key === undefined) {
+      key = tokenKey(target);
+      this.#keys.set(target, key);
+    }
+    const now = this.config.clock.now();
+    const last = this.#lastRenewal.get(key);
+    // A clock that went back (an injected wall clock) does not hold renewals off.
+    if (last !== undefined && now >= last && now - last < this.config.renewInterval) return false;
+    this.#lastRenewal.set(key, now);
+    return true;
   }
 
   async #refresh(target: TokenTarget): Promise<Token> {

@@ -4,9 +4,10 @@
 import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
-import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
+import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
 import { headerText } from '../adapters/www-authenticate.js';
+import { REDACTED_AUTHORIZATION, redactAxiosError, restoreTransport, type RequestSummary } from './redact.js';
 
 export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
 
@@ -21,14 +22,11 @@ const kRedact = Symbol('m2m-token.redact');
 interface Sent {
   target: TokenTarget;
   token: Token;
+  /** The origin the token was sent to. */
+  origin: string;
 }
 
 type TrackedConfig = InternalAxiosRequestConfig & { [kSent]?: Sent; [kRedact]?: true };
-
-/** What stands in for the credential in a redacted `Authorization` (after the scheme, which is kept). */
-const REDACTED = '[REDACTED]';
-// `[` is not a token68 character, so no real credential matches this.
-const REDACTED_AUTHORIZATION = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \[REDACTED\]$/;
 
 interface AxiosErrorLike {
   isAxiosError: true;
@@ -46,15 +44,19 @@ interface AxiosErrorLike {
  *   `instance.defaults.headers`), pass through untouched.
  * - On a 401 (see `renewOn`) the token is invalidated and the request is sent once more with a new one, if its
  *   `data` can be sent again (not a stream). Otherwise the 401 error is returned and the next request gets a new
- *   token. Never more than one retry.
+ *   token. Never more than one retry. At most one renewal per `renewInterval` for the same token parameters, and
+ *   none for a 401 from another origin at the end of a redirect (it got no token).
  * - When no token can be had, the call rejects with the source's `TokenClientError` and nothing is sent. An
  *   aborted `signal` rejects with axios's own `CanceledError`.
- * - An `AxiosError` for a request that carried one of its tokens leaves the adapter without it:
- *   `error.config.headers.Authorization` reads `Bearer [REDACTED]`, and `error.request` (and
- *   `error.response.request`) is a non-enumerable `{ method, url }` in place of the raw request. `error.response`
- *   keeps its status, headers and data. Sending `error.config` again (as axios-retry does) gets a fresh token.
- *   Response interceptors added before `attachTokens` run first and still see the raw error. Successful
- *   responses are left as axios made them.
+ * - An `AxiosError` for a request that carried one of its tokens leads nowhere near it, through any property:
+ *   `error.config` (and `error.response.config`) is a plain copy whose `headers.Authorization` reads
+ *   `Bearer [REDACTED]`, without the transport objects (`httpAgent`, `httpsAgent`, `transport`, `fetchOptions`:
+ *   an agent's sockets keep the last request's headers) and with a used-up stream body replaced by one that fails
+ *   if sent. `error.request` (and `error.response.request`) is a non-enumerable `{ method, url }` in place of the
+ *   raw request. `error.response` keeps its status, headers and data; a stream `data` is handed over through a
+ *   new stream. Sending `error.config` again through this instance (as axios-retry does) gets a fresh token and
+ *   the agents it was first sent with (axios 1.19+). Response interceptors added before `attachTokens` run first
+ *   and still see the raw error. Successful responses are left as axios made them.
  *
  * Throws `ConfigurationError` for invalid options.
  *
@@ -85,6 +87,8 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
   };
 
   const requestId = instance.interceptors.request.use(async (config: TrackedConfig) => {
+    // A redacted error's config sent again: it goes out with the agents it was first sent with.
+    restoreTransport(config, instance.defaults);
     if (config.headers.has('Authorization')) {
       const authorization = config.headers.get('Authorization');
       // The config of an error this adapter redacted, sent again (as axios-retry does): it gets a real token.
@@ -95,7 +99,8 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
         return config;
       }
     }
-    const target = tokens.targetFor(requestUrl(instance, config) ?? '');
+    const url = requestUrl(instance, config) ?? '';
+    const target = tokens.targetFor(url);
     if (target === undefined) return config;
     const signal = asAbortSignal(config.signal);
     let token: Token;
@@ -107,7 +112,7 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
       throw error;
     }
     config.headers.set('Authorization', authorizationFor(token));
-    config[kSent] = { target, token };
+    config[kSent] = { target, token, origin: originOf(url)! };
     config[kRedact] = true;
     return config;
   });
@@ -121,14 +126,20 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     if (sent === undefined || !shouldRenew(tokens.config, response.status, headerText(response.headers['www-authenticate']), sent.token)) {
       return settle(response, failure);
     }
+    // A 401 from the end of a redirect to another origin: that origin got no token (follow-redirects drops
+    // Authorization when the host changes), so renewing it would only cost a token request.
+    if (!answeredBy(sent.origin, redirectHops(response))) return settle(response, failure);
     if (!isReplayableBody(config.data)) {
       await tokens.discard(sent.target, sent.token);
       return settle(response, failure);
     }
     const signal = asAbortSignal(config.signal);
+    const renewal = tokens.renew(sent.target, sent.token, signal);
+    // The token's key was renewed less than renewInterval ago: the 401 stands.
+    if (renewal === undefined) return settle(response, failure);
     let fresh: Token;
     try {
-      fresh = await tokens.renew(sent.target, sent.token, signal);
+      fresh = await renewal;
     } catch (error) {
       // Still carrying the old header, the request passes our interceptor untouched and axios rejects with
       // its CanceledError before sending (redacted: it carries the config).
@@ -148,7 +159,11 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
 
   const responseId = instance.interceptors.response.use(
     // A 401 arrives here only when validateStatus accepts it.
-    (response) => (response.status === 401 ? after401(response) : response),
+    (response) => {
+      if (response.status === 401) return after401(response);
+      delete (response.config as TrackedConfig)[kSent];
+      return response;
+    },
     (error: unknown) => {
       const response = (error as { isAxiosError?: boolean; response?: AxiosResponse } | null)?.response;
       if ((error as { isAxiosError?: boolean } | null)?.isAxiosError === true && response?.status === 401) return after401(response, error);
@@ -165,6 +180,19 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
   };
 }
 
+/**
+ * The URLs a response is known to have come through when axios followed redirects. axios's http adapter follows
+ * them with follow-redirects, which puts the final URL on the last native response (`response.request.res`:
+ * `responseUrl`; and each redirecting hop in `redirects`, with its `trackRedirects` option). Empty when the
+ * adapter does not say (axios's fetch adapter): there only renewInterval bounds the renewals.
+ */
+function redirectHops(response: AxiosResponse): string[] {
+  const res = (response.request as { res?: { redirects?: unknown; responseUrl?: unknown } } | null | undefined)?.res;
+  const hops = Array.isArray(res?.redirects) ? res.redirects.map((hop: { url?: unknown } | null) => String(hop?.url)) : [];
+  if (typeof res?.responseUrl === 'string') hops.push(res.responseUrl);
+  return hops;
+}
+
 function requestUrl(instance: AxiosInstance, config: InternalAxiosRequestConfig): string | undefined {
   try {
     // getUri applies baseURL, allowAbsoluteUrls and params exactly as the request will.
@@ -175,39 +203,20 @@ function requestUrl(instance: AxiosInstance, config: InternalAxiosRequestConfig)
 }
 
 /**
- * `error`, with the token taken out when it is an AxiosError for a config this adapter gave a token: errors get
- * logged whole (util.inspect, JSON.stringify, error reporters), and axios puts the token in two places.
- *
- * - `config.headers.Authorization` (also `response.config`) becomes `Bearer [REDACTED]`. Sent again, such a
- *   config gets a new token from the request interceptor.
- * - `request` (and `response.request`): the raw request, whose headers (`_header`, the redirect options, a fetch
- *   `Request`) carry the token. It becomes a non-enumerable `{ method, url }`, so `if (error.request)` still
- *   tells "no response" apart from "no request".
- *
- * Everything else, `response` with its status, headers and data included, stays as axios made it.
+ * `error`, with the token taken out when it is an AxiosError for a config this adapter gave a token: see
+ * `redactAxiosError`. Anything else, and the errors of requests whose Authorization is the caller's own, pass as
+ * they are.
  */
 function redacted(instance: AxiosInstance, error: unknown): unknown {
   if ((error as AxiosErrorLike | null)?.isAxiosError !== true) return error;
-  const { config, response } = error as AxiosErrorLike;
+  const { config } = error as AxiosErrorLike;
   if (config?.[kRedact] !== true) return error;
-  redactAuthorization(config.headers);
-  if (response?.config !== undefined && response.config !== config) redactAuthorization(response.config.headers);
-  const summary = requestSummary(instance, config);
-  if ((error as AxiosErrorLike).request !== undefined) hide(error as object, 'request', summary);
-  if (response !== undefined && response.request !== undefined) hide(response, 'request', summary);
+  redactAxiosError(error as object, requestSummary(instance, config));
   return error;
 }
 
-function redactAuthorization(headers: unknown): void {
-  const h = headers as InternalAxiosRequestConfig['headers'] | undefined;
-  if (typeof h?.get !== 'function' || typeof h.set !== 'function') return;
-  const value = h.get('Authorization');
-  if (typeof value !== 'string') return;
-  h.set('Authorization', `${value.split(' ', 1)[0]} ${REDACTED}`);
-}
-
 /** What a redacted error keeps of its request: the method and the URL, without any user:password@. */
-function requestSummary(instance: AxiosInstance, config: InternalAxiosRequestConfig): { method: string; url?: string } {
+function requestSummary(instance: AxiosInstance, config: InternalAxiosRequestConfig): RequestSummary {
   const summary: { method: string; url?: string } = { method: (config.method ?? 'get').toUpperCase() };
   try {
     const url = new URL(requestUrl(instance, config) ?? '');
@@ -218,12 +227,4 @@ function requestSummary(instance: AxiosInstance, config: InternalAxiosRequestCon
     // no URL to show
   }
   return Object.freeze(summary);
-}
-
-function hide(owner: object, key: string, value: unknown): void {
-  try {
-    Object.defineProperty(owner, key, { value, enumerable: false, writable: true, configurable: true });
-  } catch {
-    // a frozen error or response: leave it
-  }
 }

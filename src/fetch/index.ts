@@ -2,7 +2,7 @@
 // when the API answers 401. It depends on the TokenSource interface only.
 import { ConfigurationError, type TokenSource } from 'm2m-token';
 import type { TokenAdapterOptions } from '../adapters/options.js';
-import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
+import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
 
 export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
@@ -12,6 +12,9 @@ export interface FetchResponseLike {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   readonly body: { cancel(reason?: unknown): Promise<void> } | null;
+  /** Whether redirects were followed, and the final URL (WHATWG fetch). Missing means no redirect. */
+  readonly redirected?: boolean;
+  readonly url?: string;
 }
 
 /** Any function with fetch's signature: `globalThis.fetch`, undici's `fetch`, a test fetch. */
@@ -45,7 +48,9 @@ interface InitLike {
  * - Requests to other origins, and requests that already carry `Authorization`, pass through untouched.
  * - On a 401 (see `renewOn`) the token is invalidated and the request is sent once more with a new one, if
  *   its body can be sent again (not a stream; a `Request` object with a body counts as a stream). Otherwise
- *   the 401 is returned and the next request gets a new token. Never more than one retry.
+ *   the 401 is returned and the next request gets a new token. Never more than one retry. At most one renewal
+ *   per `renewInterval` for the same token parameters, and none for a 401 from another origin at the end of a
+ *   redirect (fetch sent it no token).
  * - When no token can be had, the call rejects with the source's `TokenClientError` and nothing is sent. An
  *   aborted `signal` rejects with its reason, as fetch does.
  *
@@ -73,14 +78,20 @@ export function fetchWithTokens<F extends FetchLike = typeof fetch>(source: Toke
     headers.set('authorization', authorizationFor(token));
     const response = await base(input, { ...init, headers });
     if (!shouldRenew(tokens.config, response.status, response.headers.get('www-authenticate'), token)) return response;
+    // A 401 from the end of a redirect to another origin: fetch dropped Authorization on the way, so that
+    // origin never saw the token, and renewing it would only cost a token request.
+    if (!answeredBy(originOf(url!)!, response.redirected === true ? [response.url ?? ''] : [])) return response;
 
     if (!canReplay(request, init)) {
       await tokens.discard(target, token);
       return response;
     }
+    const renewal = tokens.renew(target, token, signal);
+    // The token's key was renewed less than renewInterval ago: the 401 stands.
+    if (renewal === undefined) return response;
     // Free the connection the 401 holds; its body is not needed.
     await response.body?.cancel().catch(() => {});
-    headers.set('authorization', authorizationFor(await tokens.renew(target, token, signal)));
+    headers.set('authorization', authorizationFor(await renewal));
     return base(input, { ...init, headers });
   };
   return wrapped as unknown as F;

@@ -3,7 +3,7 @@
 import type { Token } from 'm2m-token';
 import type { Dispatcher } from 'undici';
 import type { TokenTarget } from '../adapters/options.js';
-import { asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
+import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
 import type { AdapterTokens } from '../adapters/tokens.js';
 import { headerText } from '../adapters/www-authenticate.js';
 import { withHeader } from './headers.js';
@@ -16,6 +16,8 @@ type UpgradeSocket = Parameters<NonNullable<Handler['onRequestUpgrade']>>[3];
 export class TokenDispatch implements Dispatcher.DispatchHandler {
   readonly #tokens: AdapterTokens;
   readonly #target: TokenTarget;
+  /** Where the token goes: the origin the dispatcher connects to for this request. */
+  readonly #origin: string;
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #handler: Dispatcher.DispatchHandler;
@@ -25,6 +27,11 @@ export class TokenDispatch implements Dispatcher.DispatchHandler {
   readonly #controller = new StableController((reason) => this.#onCallerAbort(reason));
   #token: Token | undefined;
   #attempts = 0;
+  /**
+   * The URLs of the current attempt so far, when a redirect interceptor below this one follows redirects: it
+   * hands each hop's context a `history` (undici's RedirectHandler), which at the final response lists every hop.
+   */
+  #hops: readonly unknown[] | undefined;
   /** Set while a 401 is being hidden from the caller: the renewal that the next attempt waits for. */
   #renewal: Promise<Token> | undefined;
   /** True while no attempt is in flight: waiting for the first token, or for the renewed one. */
@@ -32,9 +39,10 @@ export class TokenDispatch implements Dispatcher.DispatchHandler {
   /** The caller's handler got its last callback (end or error); nothing more goes to it. */
   #finished = false;
 
-  constructor(tokens: AdapterTokens, target: TokenTarget, dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+  constructor(tokens: AdapterTokens, target: TokenTarget, origin: string, dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
     this.#tokens = tokens;
     this.#target = target;
+    this.#origin = origin;
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#handler = handler;
@@ -73,6 +81,8 @@ export class TokenDispatch implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
     this.#controller.target = controller;
+    const history = (context as { history?: unknown } | null | undefined)?.history;
+    this.#hops = Array.isArray(history) ? history : undefined;
     // The caller sees one request: the start of the first attempt.
     if (this.#attempts === 1) this.#handler.onRequestStart?.(this.#controller, context);
   }
@@ -95,14 +105,26 @@ export class TokenDispatch implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
     const token = this.#token!;
-    if (statusCode >= 200 && this.#attempts === 1 && shouldRenew(this.#tokens.config, statusCode, headerText(headers['www-authenticate']), token)) {
-      if (this.#replayable) {
-        // Renew while the 401's body drains; the next attempt goes out when both are done.
-        this.#renewal = this.#tokens.renew(this.#target, token, this.#signal);
-        this.#renewal.catch(() => {}); // handled in onResponseEnd; this only keeps it from counting as unhandled
-        return;
+    if (
+      statusCode >= 200 &&
+      this.#attempts === 1 &&
+      shouldRenew(this.#tokens.config, statusCode, headerText(headers['www-authenticate']), token) &&
+      // A 401 at the end of a redirect to another origin (a redirect interceptor composed below this one): that
+      // origin got no token (undici's redirect drops Authorization there), so there is nothing to renew.
+      answeredBy(this.#origin, (this.#hops ?? []).map((hop) => (hop instanceof URL ? hop : String(hop))))
+    ) {
+      if (!this.#replayable) {
+        void this.#tokens.discard(this.#target, token);
+      } else {
+        // Renew while the 401's body drains; the next attempt goes out when both are done. None when the token's
+        // key was renewed less than renewInterval ago: the 401 stands.
+        const renewal = this.#tokens.renew(this.#target, token, this.#signal);
+        if (renewal !== undefined) {
+          this.#renewal = renewal;
+          renewal.catch(() => {}); // handled in onResponseEnd; this only keeps it from counting as unhandled
+          return;
+        }
       }
-      void this.#tokens.discard(this.#target, token);
     }
     this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
   }

@@ -2,10 +2,11 @@
 // the harness turns "call this URL" into that HTTP client's own API, so each case exercises the real adapter
 // against oidc-provider and the jose-verifying APIs.
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, createToken, ErrorCode, OAuthError, TokenRequestError, type TokenSource } from '../../src/index.js';
+import { ConfigurationError, createToken, ErrorCode, OAuthError, TokenClientError, TokenRequestError, type Token, type TokenSource } from '../../src/index.js';
 import type { TokenAdapterOptions } from '../../src/adapters/options.js';
 import { BILLING, REPORTS, type AdapterFixture } from './adapter-fixture.js';
-import { expectNoLeak } from './leaks.js';
+import { ManualClock } from './clock.js';
+import { expectNoLeak, expectNoPath } from './leaks.js';
 
 export interface CallInit {
   method?: string;
@@ -27,6 +28,12 @@ export interface AdapterHarness {
   name: string;
   /** The adapter applied to a fresh client of its kind, as a caller. Throws what the adapter throws. */
   wrap(source: TokenSource, options: TokenAdapterOptions): Caller;
+  /**
+   * The same, on a client that follows redirects (up to 3) in the way that lets the adapter see the final
+   * response of a redirected request: fetch and axios follow by default; for undici, a redirect interceptor
+   * composed below the token interceptor.
+   */
+  wrapFollowingRedirects(source: TokenSource, options: TokenAdapterOptions): Caller;
   /** Whether `error` is how this HTTP client reports a request its caller aborted. */
   isAbort(error: unknown): boolean;
 }
@@ -47,6 +54,22 @@ export function renewalHangs(renewals: unknown[]): TokenSource {
       return new Promise(() => {});
     },
   };
+}
+
+/**
+ * A source that returns whatever it is given, as a custom TokenSource may: a plain object, no validation. The
+ * first call returns `first`, later calls (a renewal) `later`.
+ */
+export function returning(first: Partial<Token>, later: Partial<Token> = first): TokenSource & { calls: number } {
+  const source = {
+    calls: 0,
+    getToken: () => {
+      const fields = source.calls++ === 0 ? first : later;
+      return Promise.resolve({ tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000, scope: undefined, raw: {}, ...fields } as Token);
+    },
+    invalidate: () => {},
+  };
+  return source;
 }
 
 export function adapterContract(harness: AdapterHarness, fixture: () => AdapterFixture): void {
@@ -139,6 +162,109 @@ export function adapterContract(harness: AdapterHarness, fixture: () => AdapterF
       expect(result).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
       expect(fx.nobody.requests.length - before).toBe(2);
       expect(count()).toBe(2);
+    });
+
+    describe('renewals are rate-limited per token key (renewInterval)', () => {
+      it('20 calls to an API that answers 401 to every token cost one renewal, not 20', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const call = harness.wrap(fx.client(), { targets: fx.targets() });
+        const before = fx.nobody.requests.length;
+        for (let i = 0; i < 20; i++) expect((await call(`${fx.nobody.url}/always-401/${i}`)).status).toBe(401);
+        // The first call: its token, then one renewal and a replay. The other 19: the cached token, the 401.
+        expect(count()).toBe(2);
+        expect(fx.nobody.requests.length - before).toBe(21);
+      });
+
+      it('once renewInterval has passed since the last renewal, a 401 renews again', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const clock = new ManualClock();
+        const call = harness.wrap(fx.client(), { targets: fx.targets(), renewInterval: 10_000, clock });
+        for (let i = 0; i < 5; i++) await call(`${fx.nobody.url}/a/${i}`);
+        expect(count()).toBe(2);
+        clock.advance(9_999);
+        await call(`${fx.nobody.url}/b`);
+        expect(count()).toBe(2);
+        clock.advance(1);
+        await call(`${fx.nobody.url}/c`);
+        expect(count()).toBe(3);
+        await call(`${fx.nobody.url}/d`);
+        expect(count()).toBe(3);
+      });
+
+      it('stream bodies: 20 calls to an API that answers 401 to every token drop the cached token once', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const call = harness.wrap(fx.client(), { targets: fx.targets() });
+        for (let i = 0; i < 20; i++) {
+          expect((await call(`${fx.nobody.url}/upload/${i}`, { method: 'POST', body: 'chunk', stream: true })).status).toBe(401);
+        }
+        // The first token, dropped after its 401; the second, kept through the interval.
+        expect(count()).toBe(2);
+      });
+
+      it("the floor is per token key: another target's 401 still renews its own token", async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const targets = { [fx.nobody.url]: { resource: BILLING }, [fx.plain.url]: { resource: REPORTS, scope: ['reports:read'] } };
+        const call = harness.wrap(fx.client(), { targets });
+        expect((await call(`${fx.nobody.url}/x`)).status).toBe(401);
+        expect(count()).toBe(2);
+        fx.plain.reply({ status: 401 });
+        expect((await call(`${fx.plain.url}/y`)).status).toBe(200);
+        expect(count()).toBe(4);
+      });
+
+      it('origins that ask for the same token share its floor', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        // nobody and billing both ask for the billing token.
+        const call = harness.wrap(fx.client(), { targets: fx.targets() });
+        expect((await call(`${fx.nobody.url}/x`)).status).toBe(401);
+        expect(count()).toBe(2);
+        expect((await call(`${fx.billing.url}/ok`)).status).toBe(200);
+        fx.billing.revokeSeenTokens();
+        expect((await call(`${fx.billing.url}/revoked`)).status).toBe(401);
+        expect(count()).toBe(2);
+      });
+
+      it('renewInterval: 0 leaves one renewal per rejected token', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const call = harness.wrap(fx.client(), { targets: fx.targets(), renewInterval: 0 });
+        for (let i = 0; i < 3; i++) await call(`${fx.nobody.url}/x/${i}`);
+        expect(count()).toBe(4);
+      });
+    });
+
+    describe('a redirect to another origin', () => {
+      it('whose end answers 401 renews nothing: 20 calls, one token request', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const call = harness.wrapFollowingRedirects(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } });
+        const before = fx.nobody.requests.length;
+        fx.plain.reply(...Array.from({ length: 20 }, () => ({ status: 302, headers: { location: `${fx.nobody.url}/elsewhere` } })));
+        for (let i = 0; i < 20; i++) expect((await call(`${fx.plain.url}/moved/${i}`)).status).toBe(401);
+        expect(fx.nobody.requests.length - before).toBe(20);
+        expect(count()).toBe(1);
+      });
+
+      it('a same-origin redirect whose end answers 401 still renews and replays', async () => {
+        const fx = fixture();
+        const count = tokenRequests();
+        const call = harness.wrapFollowingRedirects(fx.client(), { targets: { [fx.plain.url]: { resource: BILLING } } });
+        const before = fx.plain.requests.length;
+        const hop = { status: 302, headers: { location: `${fx.plain.url}/b` } };
+        fx.plain.reply(hop, { status: 401 }, hop, { status: 200 });
+        expect((await call(`${fx.plain.url}/a`)).status).toBe(200);
+        const seen = fx.plain.requests.slice(before);
+        expect(seen.map((r) => r.path)).toEqual(['/a', '/b', '/a', '/b']);
+        expect(seen[1]!.authorization).toMatch(/^Bearer /);
+        expect(seen[3]!.authorization).toMatch(/^Bearer /);
+        expect(seen[3]!.authorization).not.toBe(seen[1]!.authorization);
+        expect(count()).toBe(2);
+      });
     });
 
     it('does not replay a stream body: the 401 is returned, and the next request gets a new token', async () => {
@@ -271,6 +397,71 @@ export function adapterContract(harness: AdapterHarness, fixture: () => AdapterF
       expect(fx.plain.requests.length - before).toBe(1);
     });
 
+    describe('a token that cannot go into a header value fails with a typed error that does not quote it, and nothing is sent', () => {
+      const BAD_TOKENS: [string, string][] = [
+        ['CR LF', 'fake-bad-token\r\nX-Injected: fake-bad-token'],
+        ['LF', 'fake-bad-token\nfake-bad-tail'],
+        ['NUL', 'fake-bad-token\u0000tail'],
+        ['a space', 'fake-bad-token with-space'],
+        ['a tab', 'fake-bad-token\twith-tab'],
+        ['a non-ASCII character', 'fake-bäd-token'],
+        ['a character outside latin1', 'fake-bad-token-\u2028-tail'],
+      ];
+
+      it.each(BAD_TOKENS)('an access token with %s', async (_name, accessToken) => {
+        const fx = fixture();
+        const call = harness.wrap(returning({ accessToken }), { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        const error = await call(`${fx.plain.url}/bad-token`).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TokenClientError);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length).toBe(before);
+        expectNoPath(error, [accessToken, 'fake-bad-token', 'fake-bad-tail']);
+      });
+
+      it.each([
+        ['not a string', 42],
+        ['empty', ''],
+      ] as const)('an access token that is %s', async (_name, accessToken) => {
+        const fx = fixture();
+        const call = harness.wrap(returning({ accessToken: accessToken as string }), { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        const error = await call(`${fx.plain.url}/bad-token`).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length).toBe(before);
+      });
+
+      it.each([
+        ['CR LF', 'Bearer\r\nX-Injected: 1'],
+        ['a space', 'Bearer fake-bad-token'],
+        ['nothing', ''],
+      ])('a tokenType with %s', async (_name, tokenType) => {
+        const fx = fixture();
+        const call = harness.wrap(returning({ accessToken: 'fake-good-token', tokenType }), { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        const error = await call(`${fx.plain.url}/bad-type`).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TokenClientError);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length).toBe(before);
+        expectNoPath(error, ['fake-good-token', 'fake-bad-token', 'X-Injected']);
+      });
+
+      it('a renewed token with CR LF: the replay is not sent', async () => {
+        const fx = fixture();
+        const accessToken = 'fake-bad-renewed-token\r\nX-Injected: 1';
+        const source = returning({ accessToken: 'fake-first-token' }, { accessToken });
+        const call = harness.wrap(source, { targets: { [fx.plain.url]: {} } });
+        const before = fx.plain.requests.length;
+        fx.plain.reply({ status: 401 });
+        const error = await call(`${fx.plain.url}/bad-renewal`).catch((e: unknown) => e);
+        expect(source.calls).toBe(2);
+        expect(error).toBeInstanceOf(TokenClientError);
+        expect(error).toMatchObject({ code: ErrorCode.RESPONSE_INVALID });
+        expect(fx.plain.requests.length - before).toBe(1);
+        expectNoPath(error, [accessToken, 'fake-bad-renewed-token', 'fake-first-token']);
+      });
+    });
+
     it('validates its options when created, naming the option', () => {
       const fx = fixture();
       const client = fx.client();
@@ -288,6 +479,11 @@ export function adapterContract(harness: AdapterHarness, fixture: () => AdapterF
       expect(attempt({ targets: { [fx.billing.url]: { audience: REPORTS, forceRefresh: true } } })).toMatchObject({ option: `targets["${fx.billing.url}"].forceRefresh` });
       expect(attempt({ anyOrigin: { resource: BILLING }, renewOn: 'always' })).toMatchObject({ option: 'renewOn' });
       expect(attempt({ targets: fx.targets(), retries: 3 })).toMatchObject({ option: 'retries' });
+      expect(attempt({ targets: fx.targets(), renewInterval: -1 })).toMatchObject({ option: 'renewInterval' });
+      expect(attempt({ targets: fx.targets(), renewInterval: '30s' })).toMatchObject({ option: 'renewInterval' });
+      expect(attempt({ targets: fx.targets(), renewInterval: Number.POSITIVE_INFINITY })).toMatchObject({ option: 'renewInterval' });
+      expect(attempt({ targets: fx.targets(), clock: Date.now })).toMatchObject({ option: 'clock' });
+      expect(attempt({ targets: fx.targets(), renewInterval: 0, clock: new ManualClock() })).toBeUndefined();
     });
   });
 }

@@ -59,6 +59,34 @@ export async function startPlainServer(): Promise<PlainServer> {
   };
 }
 
+/** A server that takes requests and never answers them: for timeouts and aborts while the request is out. */
+export interface HangingServer {
+  url: string;
+  /** How many requests arrived (their headers, at least). */
+  readonly received: number;
+  close(): Promise<void>;
+}
+
+export async function startHangingServer(): Promise<HangingServer> {
+  let received = 0;
+  const server: Server = createServer((req) => {
+    received++;
+    req.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get received() {
+      return received;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export interface AdapterFixture {
   as: AuthorizationServer;
   /** Accepts tokens for {@link BILLING}. */
