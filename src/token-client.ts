@@ -3,7 +3,7 @@ import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
-import { ErrorCode, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
+import { ErrorCode, REDACTED, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
@@ -350,6 +350,7 @@ function toStored(token: Token): StoredToken {
 // Added to totalTimeout for the fleet lease: the holder's request may take all of totalTimeout.
 const LEASE_MARGIN = 1_000;
 
-function asClientError(error: unknown): TokenClientError {
-  return error instanceof TokenClientError ? error : unexpectedError(error);
+function asClientError(error: unknown): M2MError {
+  // unexpectedError() is typed with the wide TokenClientError; its code is always M2M_UNEXPECTED_ERROR.
+  return error instanceof TokenClientError ? error : (unexpectedError(error) as TokenClientError<typeof ErrorCode.UNEXPECTED>);
 }

@@ -18,17 +18,17 @@ export interface TokenAdapterOptions {
    * `{ 'https://billing.internal': { audience: 'https://billing' } }`. Requests to any other origin pass through
    * untouched, unless `anyOrigin` is given. Default: none.
    */
-  targets?: Readonly<Record<string, TokenTarget>>;
+  targets?: Readonly<Record<string, TokenTarget>> | undefined;
   /**
    * Attach a token with these parameters to requests for every origin not listed in `targets`. An explicit
    * opt-in: a bearer token sent to a host it was not meant for is a leaked credential. Default: off.
    */
-  anyOrigin?: TokenTarget;
+  anyOrigin?: TokenTarget | undefined;
   /**
    * When a 401 renews the token: `'any-401'` (the default) on every 401, `'invalid_token'` only on a 401 whose
    * `WWW-Authenticate` challenge for the token's scheme says `error="invalid_token"` (RFC 6750 §3.1).
    */
-  renewOn?: RenewOn;
+  renewOn?: RenewOn | undefined;
 }
 
 /** Validated options: targets keyed by their normalized origin. */

@@ -1,0 +1,170 @@
+// Type-checks the published declarations the way users compile against them: builds and packs the package, installs
+// the tarball into scratch consumers, and runs tsc there for every combination of
+//   TypeScript {6.0.x, newest 7.x} × @types/node {22, 24, newest} × {ESM nodenext, CJS nodenext, ESM bundler}
+// with skipLibCheck: false, strict, exactOptionalPropertyTypes and noUncheckedIndexedAccess.
+// Two consumers: `full` (every entry, with the optional peers installed) and `core` (only `m2m-token`, with no peer
+// and no undici installed). The consumer sources are type-tests/*.ts; each is checked as .ts, .mts and .cts.
+// Run with `npm run check:types` (Node 24 via npm). One line per combination; exits non-zero on any failure.
+import { execFile as execFileCb } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFile = promisify(execFileCb);
+const root = resolve(import.meta.dirname, '..');
+const scratch = join(root, '.scratch', 'check-types');
+const sources = join(root, 'type-tests');
+const started = Date.now();
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const pinned = (name) => pkg.devDependencies?.[name] ?? pkg.dependencies?.[name] ?? pkg.peerDependencies?.[name];
+
+const TYPESCRIPTS = [
+  { label: 'ts6', spec: `typescript@${pinned('typescript')}` }, // what the package builds with (~6.0.x)
+  { label: 'ts7', spec: 'typescript@^7' }, // the newest major (native compiler)
+];
+const TYPES_NODE = [
+  { label: 'node22', spec: '@types/node@^22' },
+  { label: 'node24', spec: '@types/node@^24' },
+  { label: 'node-latest', spec: '@types/node@latest' },
+];
+// Peers of the subpath entries, plus jose (testing) and the test frameworks whose hooks useMockNetwork takes.
+const FULL_DEPS = ['axios', 'ioredis', 'msw', '@mswjs/interceptors', 'undici', 'jose'].map((name) => `${name}@${pinned(name)}`);
+FULL_DEPS.push('@jest/globals@latest');
+
+const quiet = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
+async function run(cmd, args, cwd) {
+  try {
+    return await execFile(cmd, args, { cwd, env: process.env, maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    console.error(`$ ${cmd} ${args.join(' ')}  (in ${cwd})\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    throw error;
+  }
+}
+const writeJson = (file, value) => writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+function freshDir(...parts) {
+  const dir = join(scratch, ...parts);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+async function npmInstall(dir, specs) {
+  writeJson(join(dir, 'package.json'), { name: `scratch-${dir.split('/').pop()}`, private: true, version: '0.0.0' });
+  await run('npm', ['install', ...quiet, ...specs], dir);
+}
+
+// 1. Build and pack.
+rmSync(scratch, { recursive: true, force: true });
+mkdirSync(scratch, { recursive: true });
+await run('npm', ['run', 'build'], root);
+const packDir = freshDir('pack');
+await run('npm', ['pack', '--pack-destination', packDir, '--silent'], root);
+const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz')));
+
+// 2. The compilers and the @types/node versions, each installed once in its own folder; the consumers (in parallel).
+const tools = {};
+const installs = [];
+for (const t of [...TYPESCRIPTS, ...TYPES_NODE]) {
+  const dir = freshDir('tools', t.label);
+  tools[t.label] = dir;
+  installs.push(npmInstall(dir, [t.spec]));
+}
+const consumers = { full: freshDir('full'), core: freshDir('core') };
+installs.push(npmInstall(consumers.full, [tarball, ...FULL_DEPS]));
+installs.push(npmInstall(consumers.core, [tarball]).then(() => {
+  // The core must compile without undici's types: the client only calls a user dispatcher's dispatch().
+  rmSync(join(consumers.core, 'node_modules', 'undici'), { recursive: true, force: true });
+  for (const peer of ['axios', 'ioredis', 'msw', '@mswjs/interceptors', '@types/node']) {
+    if (existsSync(join(consumers.core, 'node_modules', peer))) throw new Error(`core consumer: ${peer} is installed`);
+  }
+}));
+await Promise.all(installs);
+const versionOf = (dir, name) => JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
+
+// 3. Consumer projects. Each mode is a folder with its own package.json `type` and tsconfig per @types/node version.
+const MODES = [
+  { label: 'esm-nodenext', type: 'module', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, extensions: ['.ts', '.mts', '.cts'] },
+  { label: 'cjs-nodenext', type: 'commonjs', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, extensions: ['.ts', '.mts', '.cts'] },
+  { label: 'esm-bundler', type: 'module', compilerOptions: { module: 'esnext', moduleResolution: 'bundler' }, extensions: ['.ts'] },
+];
+// Which type-tests each consumer compiles: the core consumer only the files that import nothing but `m2m-token`.
+const allTests = readdirSync(sources).filter((f) => f.endsWith('.ts'));
+const coreTests = allTests.filter((f) => f.startsWith('core'));
+const jobs = [];
+for (const [consumer, tests] of [['full', allTests], ['core', coreTests]]) {
+  for (const mode of MODES) {
+    const dir = join(consumers[consumer], mode.label);
+    mkdirSync(dir, { recursive: true });
+    writeJson(join(dir, 'package.json'), { name: `${consumer}-${mode.label}`, private: true, type: mode.type });
+    const files = [];
+    for (const test of tests) {
+      for (const ext of mode.extensions) {
+        const file = test.replace(/\.ts$/, ext);
+        cpSync(join(sources, test), join(dir, file));
+        files.push(file);
+      }
+    }
+    for (const node of TYPES_NODE) {
+      const tsconfig = `tsconfig.${node.label}.json`;
+      writeJson(join(dir, tsconfig), {
+        compilerOptions: {
+          ...mode.compilerOptions,
+          target: 'es2023',
+          lib: ['es2023'],
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          noImplicitOverride: true,
+          skipLibCheck: false,
+          esModuleInterop: true,
+          noEmit: true,
+          types: ['node'],
+          typeRoots: [join(tools[node.label], 'node_modules', '@types')],
+        },
+        files,
+      });
+      for (const ts of TYPESCRIPTS) jobs.push({ consumer, mode: mode.label, ts, node, dir, tsconfig });
+    }
+  }
+}
+
+// 4. Type-check every combination, two at a time (the machines have two cores).
+const tsVersions = Object.fromEntries(TYPESCRIPTS.map((t) => [t.label, versionOf(tools[t.label], 'typescript')]));
+const nodeVersions = Object.fromEntries(TYPES_NODE.map((n) => [n.label, versionOf(tools[n.label], '@types/node')]));
+let failed = 0;
+async function check(job) {
+  const tsc = join(tools[job.ts.label], 'node_modules', 'typescript', 'bin', 'tsc');
+  const t0 = Date.now();
+  let output = '';
+  let ok = true;
+  try {
+    await execFile(process.execPath, [tsc, '-p', job.tsconfig, '--pretty', 'false'], { cwd: job.dir, maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    ok = false;
+    output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim() || String(error);
+  }
+  const line = [
+    ok ? 'ok  ' : 'FAIL',
+    `typescript ${tsVersions[job.ts.label]}`.padEnd(17),
+    `@types/node ${nodeVersions[job.node.label]}`.padEnd(20),
+    job.mode.padEnd(13),
+    job.consumer.padEnd(5),
+    `${((Date.now() - t0) / 1000).toFixed(1)}s`,
+  ].join('  ');
+  console.log(line);
+  if (!ok) {
+    failed++;
+    console.log(output.split('\n').map((l) => `      ${l}`).join('\n'));
+  }
+}
+const queue = [...jobs];
+await Promise.all([0, 1].map(async () => {
+  for (let job = queue.shift(); job; job = queue.shift()) await check(job);
+}));
+
+const seconds = ((Date.now() - started) / 1000).toFixed(0);
+if (failed) {
+  console.log(`check:types: ${failed} of ${jobs.length} combinations failed (${seconds}s)`);
+  process.exit(1);
+}
+console.log(`check:types: all ${jobs.length} combinations passed (${seconds}s)`);
