@@ -69,6 +69,8 @@ for (const t of [...TYPESCRIPTS, ...TYPES_NODE]) {
   tools[t.label] = dir;
   installs.push(npmInstall(dir, [t.spec]));
 }
+// msw and @mswjs/interceptors (the testing entry's peers) use DOM types such as MessageEvent and RequestInfo.
+const MSW_LIB = ['es2023', 'dom'];
 const consumers = { full: freshDir('full'), core: freshDir('core') };
 installs.push(npmInstall(consumers.full, [tarball, ...FULL_DEPS]));
 installs.push(npmInstall(consumers.core, [tarball]).then(() => {
@@ -87,15 +89,25 @@ const MODES = [
   { label: 'cjs-nodenext', type: 'commonjs', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, extensions: ['.ts', '.mts', '.cts'] },
   { label: 'esm-bundler', type: 'module', compilerOptions: { module: 'esnext', moduleResolution: 'bundler' }, extensions: ['.ts'] },
 ];
-// Which type-tests each consumer compiles: the core consumer only the files that import nothing but `m2m-token`.
-const allTests = readdirSync(sources).filter((f) => f.endsWith('.ts'));
-const coreTests = allTests.filter((f) => f.startsWith('core'));
+// What each consumer compiles, and with which @types/node versions:
+// - core: the files that import nothing but `m2m-token`, in the consumer without peers;
+// - full: every entry, with the peers installed;
+// - hooks: useMockNetwork with the @jest/globals and node:test hooks. @jest/globals' own types are large (most of
+//   this check's time), and do not depend on the @types/node version: only the newest is used there.
+const TESTS = [
+  { consumer: 'core', dir: 'core', files: ['core.ts'], nodes: TYPES_NODE, lib: ['es2023'] },
+  { consumer: 'full', dir: 'full', files: ['core.ts', 'entries.ts'], nodes: TYPES_NODE, lib: MSW_LIB },
+  { consumer: 'hooks', dir: 'full', files: ['hooks.ts'], nodes: TYPES_NODE.slice(-1), lib: MSW_LIB },
+];
+const listed = new Set(TESTS.flatMap((t) => t.files));
+const unlisted = readdirSync(sources).filter((f) => f.endsWith('.ts') && !listed.has(f));
+if (unlisted.length) throw new Error(`type-tests/${unlisted.join(', ')}: add to TESTS in scripts/check-types.mjs`);
 const jobs = [];
-for (const [consumer, tests] of [['full', allTests], ['core', coreTests]]) {
+for (const { consumer, dir: consumerDir, files: tests, nodes, lib } of TESTS) {
   for (const mode of MODES) {
-    const dir = join(consumers[consumer], mode.label);
+    const dir = join(consumers[consumerDir], mode.label, consumer);
     mkdirSync(dir, { recursive: true });
-    writeJson(join(dir, 'package.json'), { name: `${consumer}-${mode.label}`, private: true, type: mode.type });
+    writeJson(join(dir, 'package.json'), { name: `${consumer}-${mode.label}`, private: true, version: '0.0.0', type: mode.type });
     const files = [];
     for (const test of tests) {
       for (const ext of mode.extensions) {
@@ -104,18 +116,20 @@ for (const [consumer, tests] of [['full', allTests], ['core', coreTests]]) {
         files.push(file);
       }
     }
-    for (const node of TYPES_NODE) {
+    for (const node of nodes) {
       const tsconfig = `tsconfig.${node.label}.json`;
       writeJson(join(dir, tsconfig), {
         compilerOptions: {
           ...mode.compilerOptions,
           target: 'es2023',
-          lib: ['es2023'],
+          lib,
           strict: true,
           exactOptionalPropertyTypes: true,
           noUncheckedIndexedAccess: true,
           noImplicitOverride: true,
           skipLibCheck: false,
+          // TypeScript's own lib.*.d.ts only; every package's declarations are still checked.
+          skipDefaultLibCheck: true,
           esModuleInterop: true,
           noEmit: true,
           types: ['node'],
@@ -148,7 +162,7 @@ async function check(job) {
     `typescript ${tsVersions[job.ts.label]}`.padEnd(17),
     `@types/node ${nodeVersions[job.node.label]}`.padEnd(20),
     job.mode.padEnd(13),
-    job.consumer.padEnd(5),
+    job.consumer.padEnd(6),
     `${((Date.now() - t0) / 1000).toFixed(1)}s`,
   ].join('  ');
   console.log(line);
