@@ -32,6 +32,6 @@ it('importing the core entry loads only lru-cache: undici and p-retry come with 
 
 it('exports the public API by name', () => {
   expect(Object.keys(core).sort()).toEqual(
-    ['ConfigurationError', 'ErrorCode', 'OAuthError', 'TokenClient', 'TokenClientError', 'TokenRequestError', 'TokenResponseError', 'createToken'].sort(),
+    ['ConfigurationError', 'ErrorCode', 'OAuthError', 'TokenClient', 'TokenClientError', 'TokenRequestError', 'TokenResponseError', 'createToken', 'isTokenClientError'].sort(),
   );
 });
