@@ -207,6 +207,10 @@ export interface TokenEndpointFields {
 
 /** Tokens from an Auth0 tenant: `domain`, and neither `tokenEndpoint` nor `issuer`. */
 export interface DomainEndpointOptions extends TokenEndpointFields {
+  /**
+   * Auth0 tenant domain, e.g. `tenant.auth0.com` or `tenant.eu.auth0.com`: the token endpoint is
+   * `https://{domain}/oauth/token`. Give one of `domain`, `tokenEndpoint` and `issuer`.
+   */
   domain: string;
   /** Not with `domain`: give one of `domain`, `tokenEndpoint` and `issuer`. */
   tokenEndpoint?: undefined;
@@ -218,6 +222,10 @@ export interface DomainEndpointOptions extends TokenEndpointFields {
 export interface UrlEndpointOptions extends TokenEndpointFields {
   /** Not with `tokenEndpoint`: give one of `domain`, `tokenEndpoint` and `issuer`. */
   domain?: undefined;
+  /**
+   * Full token endpoint URL of any RFC 6749 server, e.g. `https://as.example.com/oauth2/token`. Give one of
+   * `domain`, `tokenEndpoint` and `issuer`.
+   */
   tokenEndpoint: string | URL;
   /** Not with `tokenEndpoint`: give one of `domain`, `tokenEndpoint` and `issuer`. */
   issuer?: undefined;
@@ -229,6 +237,11 @@ export interface IssuerEndpointOptions extends TokenEndpointFields {
   domain?: undefined;
   /** Not with `issuer`: give one of `domain`, `tokenEndpoint` and `issuer`. */
   tokenEndpoint?: undefined;
+  /**
+   * Issuer identifier of any RFC 8414 / OpenID Connect server, e.g. `https://login.example.com/realms/acme`:
+   * the token endpoint and the supported authentication methods come from its metadata. Give one of `domain`,
+   * `tokenEndpoint` and `issuer`.
+   */
   issuer: string | URL;
 }
 
@@ -250,16 +263,22 @@ export interface ClientCredentialFields {
 
 /** Authentication with a client secret (and possibly other credentials too). */
 export interface ClientSecretCredentials extends ClientCredentialFields {
+  /** The client secret, for `client_secret_post`, `client_secret_basic` and `client_secret_jwt`. */
   clientSecret: string;
 }
 
 /** Authentication with a signed JWT assertion, `private_key_jwt` (and possibly other credentials too). */
 export interface ClientAssertionCredentials extends ClientCredentialFields {
+  /** The signing key for `private_key_jwt` (RFC 7523): `{ key, kid?, alg?, audience? }`. */
   clientAssertion: ClientAssertionOptions;
 }
 
 /** Authentication with a client certificate, mutual TLS (and possibly other credentials too). */
 export interface TlsClientCredentials extends ClientCredentialFields {
+  /**
+   * Client certificate for mutual TLS (RFC 8705 `tls_client_auth`, `self_signed_tls_client_auth`):
+   * `{ cert, key, ca?, passphrase? }` as PEM. The client's own undici Agent presents it.
+   */
   tls: TlsCredentials;
 }
 
