@@ -60,6 +60,8 @@ await run('npm', ['run', 'build'], root);
 const packDir = freshDir('pack');
 await run('npm', ['pack', '--pack-destination', packDir, '--silent'], root);
 const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz')));
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`;
+console.log(`built and packed (${elapsed()})`);
 
 // 2. The compilers and the @types/node versions, each installed once in its own folder; the consumers (in parallel).
 const tools = {};
@@ -81,6 +83,7 @@ installs.push(npmInstall(consumers.core, [tarball]).then(() => {
   }
 }));
 await Promise.all(installs);
+console.log(`installed the compilers, @types/node and the consumers (${elapsed()})`);
 const versionOf = (dir, name) => JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 // 3. Consumer projects. Each mode is a folder with its own package.json `type` and tsconfig per @types/node version.
@@ -176,9 +179,8 @@ await Promise.all([0, 1].map(async () => {
   for (let job = queue.shift(); job; job = queue.shift()) await check(job);
 }));
 
-const seconds = ((Date.now() - started) / 1000).toFixed(0);
 if (failed) {
-  console.log(`check:types: ${failed} of ${jobs.length} combinations failed (${seconds}s)`);
+  console.log(`check:types: ${failed} of ${jobs.length} combinations failed (${elapsed()})`);
   process.exit(1);
 }
-console.log(`check:types: all ${jobs.length} combinations passed (${seconds}s)`);
+console.log(`check:types: all ${jobs.length} combinations passed (${elapsed()})`);
