@@ -84,6 +84,37 @@ installs.push(npmInstall(consumers.core, [tarball]).then(() => {
 }));
 await Promise.all(installs);
 console.log(`installed the compilers, @types/node and the consumers (${elapsed()})`);
+// tsc does not report an import it cannot resolve inside a package's declarations: the type silently becomes `any`.
+// So the modules each entry's declarations import are checked against what that entry may need.
+const ALLOWED_IMPORTS = {
+  '.': ['node:crypto', 'jose'],
+  fetch: ['m2m-token'],
+  axios: ['m2m-token', 'axios'],
+  undici: ['m2m-token', 'undici'],
+  testing: ['m2m-token', 'msw', 'msw/experimental', 'jose'],
+  redis: ['m2m-token', 'ioredis'],
+};
+const dist = join(consumers.core, 'node_modules', 'm2m-token', 'dist');
+const importsOf = (file, seen = new Set()) => {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:^import|^export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm)].map((m) => m[1] ?? m[2]);
+  return specifiers.flatMap((spec) => (spec.startsWith('.') ? importsOf(join(file, '..', spec.replace(/\.c?js$/, (ext) => (ext === '.cjs' ? '.d.cts' : '.d.ts'))), seen) : [spec]));
+};
+let badImports = 0;
+for (const [entry, allowed] of Object.entries(ALLOWED_IMPORTS)) {
+  for (const ext of ['.d.ts', '.d.cts']) {
+    const file = join(dist, entry === '.' ? `index${ext}` : `${entry}/index${ext}`);
+    const unexpected = [...new Set(importsOf(file))].filter((spec) => !allowed.includes(spec));
+    if (unexpected.length) {
+      badImports++;
+      console.log(`FAIL  ${file.slice(dist.length + 1)} imports ${unexpected.join(', ')}; allowed: ${allowed.join(', ')}`);
+    }
+  }
+}
+if (!badImports) console.log(`ok    the declarations of every entry import only what the entry needs (${Object.keys(ALLOWED_IMPORTS).length} entries, .d.ts and .d.cts)`);
+
 const versionOf = (dir, name) => JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 // 3. Consumer projects. Each mode is a folder with its own package.json `type` and tsconfig per @types/node version.
@@ -179,8 +210,8 @@ await Promise.all([0, 1].map(async () => {
   for (let job = queue.shift(); job; job = queue.shift()) await check(job);
 }));
 
-if (failed) {
-  console.log(`check:types: ${failed} of ${jobs.length} combinations failed (${elapsed()})`);
+if (failed || badImports) {
+  console.log(`check:types: ${failed} of ${jobs.length} combinations failed, ${badImports} declaration files import more than they may (${elapsed()})`);
   process.exit(1);
 }
 console.log(`check:types: all ${jobs.length} combinations passed (${elapsed()})`);
