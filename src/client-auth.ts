@@ -1,4 +1,5 @@
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { JsonWebKeyInput, KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 
 // node:crypto is loaded only by the methods that sign: it adds to import time for everyone else.
 const crypto = () => process.getBuiltinModule('node:crypto');
@@ -19,17 +20,20 @@ export const CLIENT_AUTHENTICATIONS: readonly ClientAuthentication[] = [
 
 /** Signing key for `private_key_jwt` (RFC 7523 §2.2). */
 export interface ClientAssertionOptions {
-  /** Private key: a PEM string (PKCS#8, PKCS#1 or SEC1), a private JWK, or a `KeyObject`. */
-  key: string | JsonWebKey | KeyObject;
+  /**
+   * Private key: a PEM string (PKCS#8, PKCS#1 or SEC1), a private JWK (typed with jose's `JWK`; node's
+   * `keyObject.export({ format: 'jwk' })` fits), or a `KeyObject`.
+   */
+  key: string | JWK | KeyObject;
   /** `kid` header, when the server registered several keys. Default: the JWK's `kid`, else none. */
-  kid?: string;
+  kid?: string | undefined;
   /** `RS256` (default for RSA), `PS256`, `ES256` (default for P-256), `EdDSA` (default for Ed25519), … */
-  alg?: string;
+  alg?: string | undefined;
   /**
    * The assertion's `aud`. Default: the server's issuer identifier (from discovery, or `https://{domain}/`
    * for Auth0), else the token endpoint URL.
    */
-  audience?: string;
+  audience?: string | undefined;
 }
 
 /** Credentials as validated at construction. */
@@ -144,7 +148,7 @@ function readPrivateKey(key: unknown): KeyObject {
   }
   try {
     if (typeof key === 'string') return crypto().createPrivateKey(key);
-    if (key !== null && typeof key === 'object') return crypto().createPrivateKey({ key: key as JsonWebKey, format: 'jwk' });
+    if (key !== null && typeof key === 'object') return crypto().createPrivateKey({ key: key as JsonWebKeyInput['key'], format: 'jwk' });
   } catch (error) {
     // The reason only, never the input: it is key material.
     const code = (error as { code?: unknown }).code;

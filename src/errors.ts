@@ -32,9 +32,75 @@ export const ErrorCode = {
   STORE_ERROR: 'M2M_STORE_ERROR',
   /** The running Node.js is older than the package supports (thrown by the `TokenClient` constructor). */
   UNSUPPORTED_RUNTIME: 'M2M_UNSUPPORTED_RUNTIME',
+  /**
+   * The token endpoint is failing and a cached token past its leeway, still valid, is being handed out
+   * (`staleIfError`). Reported through `onError` (type `'stale'`), never thrown; `cause` is the failure.
+   */
+  STALE_TOKEN: 'M2M_STALE_TOKEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The codes of {@link TokenResponseError}: a response arrived but could not be used. */
+export type TokenResponseErrorCode =
+  | typeof ErrorCode.HTTP_STATUS
+  | typeof ErrorCode.RESPONSE_NOT_JSON
+  | typeof ErrorCode.RESPONSE_MALFORMED_JSON
+  | typeof ErrorCode.RESPONSE_INVALID
+  | typeof ErrorCode.RESPONSE_TOO_LARGE
+  | typeof ErrorCode.TOKEN_TYPE_UNSUPPORTED
+  | typeof ErrorCode.DISCOVERY_FAILED;
+
+/** The codes of {@link TokenRequestError}: no usable response arrived. */
+export type TokenRequestErrorCode =
+  | typeof ErrorCode.TIMEOUT
+  | typeof ErrorCode.NETWORK_ERROR
+  | typeof ErrorCode.ABORTED
+  | typeof ErrorCode.CLIENT_CLOSED;
+
+/**
+ * Every error m2m-token throws or reports, as a union discriminated by `code`: checking `code` narrows to the
+ * class that carries it, so its own fields are there without a second `instanceof`.
+ *
+ * | `code` | class |
+ * | --- | --- |
+ * | `M2M_INVALID_OPTION` | {@link ConfigurationError} (`option`) |
+ * | `M2M_OAUTH_ERROR` | {@link OAuthError} (`status`, `error`, `errorDescription`, `errorUri`) |
+ * | `M2M_HTTP_STATUS`, `M2M_RESPONSE_*`, `M2M_TOKEN_TYPE_UNSUPPORTED`, `M2M_DISCOVERY_FAILED` | {@link TokenResponseError} (`status`) |
+ * | `M2M_TIMEOUT`, `M2M_NETWORK_ERROR`, `M2M_ABORTED`, `M2M_CLIENT_CLOSED` | {@link TokenRequestError} |
+ * | `M2M_UNEXPECTED_ERROR`, `M2M_STORE_ERROR`, `M2M_STALE_TOKEN`, `M2M_UNSUPPORTED_RUNTIME` | {@link TokenClientError} itself |
+ *
+ * `err instanceof TokenClientError` narrows to this union (TypeScript ≥ 5.3), as does {@link isTokenClientError}:
+ *
+ * ```ts
+ * try {
+ *   await client.getToken();
+ * } catch (err) {
+ *   if (err instanceof TokenClientError && err.code === ErrorCode.OAUTH_ERROR) {
+ *     console.error(err.error, err.errorDescription); // err is an OAuthError here
+ *   }
+ * }
+ * ```
+ */
+export type M2MError =
+  | ConfigurationError
+  | OAuthError
+  | TokenResponseError
+  | TokenRequestError
+  | TokenClientError<typeof ErrorCode.UNEXPECTED | typeof ErrorCode.STORE_ERROR | typeof ErrorCode.STALE_TOKEN | typeof ErrorCode.UNSUPPORTED_RUNTIME>;
+
+/** The classes of {@link M2MError} that can have one of the codes `C`: `M2M_HTTP_STATUS` → `TokenResponseError`. */
+export type TokenClientErrorWithCode<C extends ErrorCode> = M2MError extends infer E
+  ? E extends { readonly code: infer K }
+    ? [Extract<K, C>] extends [never] ? never : E
+    : never
+  : never;
+
+/**
+ * What `x instanceof SomeErrorClass` narrows `x` to: the whole {@link M2MError} union for `TokenClientError`
+ * itself (so that checking `code` then narrows further), the class's own instance type for any subclass.
+ */
+export type InstanceOfTokenClientError<T> = [TokenClientError] extends [T] ? M2MError : T;
 
 export const REDACTED = '[REDACTED]';
 
@@ -47,16 +113,28 @@ interface ErrorDetails {
   endpoint?: string;
 }
 
-/** Base class of every error m2m-token throws. */
-export class TokenClientError extends Error {
+/**
+ * Base class of every error m2m-token throws. Match on {@link TokenClientError.code | code}, never on the message:
+ * `err instanceof TokenClientError` narrows `err` to the {@link M2MError} union, and checking `code` then narrows
+ * it to the class with that code's fields (`err.code === ErrorCode.OAUTH_ERROR` → `OAuthError`). `instanceof`
+ * holds across two copies of the package (ESM and CJS side by side): it checks a `Symbol.for` brand, not the
+ * prototype chain.
+ *
+ * @typeParam C The codes an instance can have: the subclasses narrow it, e.g. `OAuthError` has `M2M_OAUTH_ERROR` only.
+ */
+export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
   static readonly kind: string = 'TokenClientError';
 
-  static override [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance]<T>(
+    this: (abstract new (...args: never) => T) & { readonly kind: string },
+    value: unknown,
+  ): value is InstanceOfTokenClientError<T> {
     const kinds = (value as { [kKinds]?: unknown } | null | undefined)?.[kKinds];
     return Array.isArray(kinds) && kinds.includes(this.kind);
   }
 
-  readonly code: ErrorCode;
+  /** Stable code: one of {@link ErrorCode}'s values. */
+  readonly code: C;
   /** Origin of the token endpoint involved, when there was one. */
   readonly endpoint?: string;
   /** How many HTTP attempts were made before this error, when a request was sent. */
@@ -64,7 +142,7 @@ export class TokenClientError extends Error {
   /** How long the server asked to wait (`Retry-After`, `x-ratelimit-reset`), in ms, when it said. */
   retryAfter?: number;
 
-  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+  constructor(code: C, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     const kinds: string[] = [];
     for (let c = new.target as typeof TokenClientError | undefined; c?.kind; c = Object.getPrototypeOf(c)) {
@@ -86,7 +164,7 @@ export class TokenClientError extends Error {
 }
 
 /** An option is missing or invalid. `option` names it (`clientSecret`, `retry.retries`, `getToken.scope`). */
-export class ConfigurationError extends TokenClientError {
+export class ConfigurationError extends TokenClientError<typeof ErrorCode.INVALID_OPTION> {
   static override readonly kind: string = 'ConfigurationError';
   readonly option: string;
 
@@ -97,7 +175,7 @@ export class ConfigurationError extends TokenClientError {
 }
 
 /** The authorization server refused the request with an RFC 6749 §5.2 error. */
-export class OAuthError extends TokenClientError {
+export class OAuthError extends TokenClientError<typeof ErrorCode.OAUTH_ERROR> {
   static override readonly kind: string = 'OAuthError';
   /** HTTP status of the response. */
   readonly status: number;
@@ -122,21 +200,39 @@ export class OAuthError extends TokenClientError {
   }
 }
 
-/** The token endpoint's response could not be used: unexpected status, not JSON, a missing field, too large. */
-export class TokenResponseError extends TokenClientError {
+/**
+ * The token endpoint's (or the metadata endpoint's) response could not be used: unexpected status, not JSON, a
+ * missing field, too large. `code` is one of {@link TokenResponseErrorCode}.
+ */
+export class TokenResponseError extends TokenClientError<TokenResponseErrorCode> {
   static override readonly kind: string = 'TokenResponseError';
   /** HTTP status of the response. */
   readonly status: number;
 
-  constructor(code: ErrorCode, status: number, message: string, details: ErrorDetails = {}) {
+  constructor(code: TokenResponseErrorCode, status: number, message: string, details: ErrorDetails = {}) {
     super(code, message, details);
     this.status = status;
   }
 }
 
-/** No usable response arrived: timeout, network failure, abort, closed client. */
-export class TokenRequestError extends TokenClientError {
+/** No usable response arrived: timeout, network failure, abort, closed client. `code` is one of {@link TokenRequestErrorCode}. */
+export class TokenRequestError extends TokenClientError<TokenRequestErrorCode> {
   static override readonly kind: string = 'TokenRequestError';
+}
+
+/**
+ * Whether `value` is an error from m2m-token (any copy of the package), optionally with one of the given codes.
+ * A type guard: with a code, it narrows to the class that has it.
+ *
+ * ```ts
+ * if (isTokenClientError(err, ErrorCode.OAUTH_ERROR)) console.error(err.error); // err: OAuthError
+ * if (isTokenClientError(err, ErrorCode.TIMEOUT, ErrorCode.NETWORK_ERROR)) retryLater(); // err: TokenRequestError
+ * ```
+ */
+export function isTokenClientError(value: unknown): value is M2MError;
+export function isTokenClientError<C extends ErrorCode>(value: unknown, ...codes: [C, ...C[]]): value is TokenClientErrorWithCode<C>;
+export function isTokenClientError(value: unknown, ...codes: ErrorCode[]): boolean {
+  return value instanceof TokenClientError && (codes.length === 0 || codes.includes(value.code));
 }
 
 const OAUTH_HINTS: Record<string, string> = {

@@ -1,7 +1,8 @@
 import type { Agent as HttpAgent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Exchange, RawResponse } from './exchange.js';
-import type { HttpRequest, TlsCredentials } from './transport.js';
+import type { TlsCredentials } from './options.js';
+import type { HttpRequest } from './transport.js';
 
 /**
  * Node's own HTTP client, the default transport: `node:http` is part of every Node process, so the first token in

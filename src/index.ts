@@ -1,12 +1,24 @@
 export { TokenClient } from './token-client.js';
 export type {
+  ClientAssertionCredentials,
   ClientAssertionOptions,
   ClientAuthentication,
-  TlsCredentials,
+  ClientCredentialFields,
+  ClientCredentialOptions,
+  ClientSecretCredentials,
+  DispatcherLike,
+  DomainEndpointOptions,
+  IssuerEndpointOptions,
   MemoryCacheOptions,
   RetryOptions,
+  TlsClientCredentials,
+  TlsCredentials,
+  TokenClientBaseOptions,
   TokenClientErrorEvent,
   TokenClientOptions,
+  TokenEndpointFields,
+  TokenEndpointOptions,
+  UrlEndpointOptions,
 } from './options.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
@@ -15,8 +27,16 @@ export type { Clock, EpochMilliseconds, Milliseconds } from './types.js';
 export {
   ConfigurationError,
   ErrorCode,
+  isTokenClientError,
   OAuthError,
   TokenClientError,
   TokenRequestError,
   TokenResponseError,
+} from './errors.js';
+export type {
+  InstanceOfTokenClientError,
+  M2MError,
+  TokenClientErrorWithCode,
+  TokenRequestErrorCode,
+  TokenResponseErrorCode,
 } from './errors.js';

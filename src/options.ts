@@ -7,15 +7,13 @@ import {
   type ClientAuthentication,
   type Credentials,
 } from './client-auth.js';
-import { ConfigurationError, type TokenClientError } from './errors.js';
+import { ConfigurationError, type M2MError } from './errors.js';
 import { isTokenStore, type TokenStore } from './stores/token-store.js';
 import { normalizeTokenParams, type TokenParams } from './token-params.js';
 import type { GetTokenOptions } from './token-source.js';
-import type { TlsCredentials } from './transport.js';
 import { systemClock, type Clock, type Milliseconds } from './types.js';
 
 export type { ClientAssertionOptions, ClientAuthentication } from './client-auth.js';
-export type { TlsCredentials } from './transport.js';
 
 /** Retry policy for transient failures (network errors, 408, 429, 5xx). */
 export interface RetryOptions {
@@ -23,24 +21,24 @@ export interface RetryOptions {
    * Retries after the first attempt. `0` means one attempt only.
    * @default 3
    */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Backoff base in ms: before retry n the client waits a random time in `[0, min(maxDelay, baseDelay × 2^(n-1))]`
    * (exponential backoff with full jitter).
    * @default 200
    */
-  baseDelay?: Milliseconds;
+  baseDelay?: Milliseconds | undefined;
   /**
    * Upper bound of one backoff wait in ms.
    * @default 10_000
    */
-  maxDelay?: Milliseconds;
+  maxDelay?: Milliseconds | undefined;
   /**
    * Longest `Retry-After` / `x-ratelimit-reset` wait honoured, in ms. A server asking for longer fails at once
    * with its error instead of holding callers.
    * @default 30_000
    */
-  maxRetryAfter?: Milliseconds;
+  maxRetryAfter?: Milliseconds | undefined;
 }
 
 /** Options of the default in-memory cache. */
@@ -49,9 +47,9 @@ export interface MemoryCacheOptions {
    * Most tokens kept (one per distinct audience/organization/scope/… combination); least recently used go first.
    * @default 1000
    */
-  max?: number;
+  max?: number | undefined;
   /** A shared {@link TokenStore} behind the in-memory cache, when you also want to set `max`. */
-  store?: TokenStore;
+  store?: TokenStore | undefined;
 }
 
 /** What `onError` receives: a problem the client worked around without failing `getToken()`. */
@@ -63,34 +61,41 @@ export interface TokenClientErrorEvent {
    */
   type: 'store' | 'refresh' | 'stale';
   /** For `store`: which store call failed. */
-  operation?: 'get' | 'set' | 'delete' | 'lease' | 'release' | 'wait';
-  error: TokenClientError;
+  operation?: 'get' | 'set' | 'delete' | 'lease' | 'release' | 'wait' | undefined;
+  /** What went wrong; `code` is `M2M_STORE_ERROR` for `store`, any code for `refresh`. */
+  error: M2MError;
 }
 
-export interface TokenClientOptions {
-  /**
-   * Auth0 tenant domain, e.g. `tenant.auth0.com` or `tenant.eu.auth0.com`: the token endpoint is
-   * `https://{domain}/oauth/token`. Give either `domain` or `tokenEndpoint`.
-   */
-  domain?: string;
-  /** Full token endpoint URL of any RFC 6749 server, e.g. `https://as.example.com/oauth2/token`. */
-  tokenEndpoint?: string | URL;
-  /**
-   * Issuer identifier of any RFC 8414 / OpenID Connect server, e.g. `https://login.example.com/realms/acme`:
-   * the token endpoint and the supported authentication methods come from its metadata.
-   */
-  issuer?: string | URL;
+/**
+ * The part of an undici `Dispatcher` the client uses: `dispatch(options, handler)`. Any undici `Agent`,
+ * `ProxyAgent`, `EnvHttpProxyAgent`, `Pool`, `MockAgent` or composed dispatcher fits, from whichever undici version
+ * the application has; m2m-token's types do not depend on undici's.
+ */
+export interface DispatcherLike {
+  /** Starts one request and reports its progress to `handler` (undici's `Dispatcher.dispatch`). */
+  dispatch(options: { origin?: string | URL | undefined; path: string; method: string }, handler: object): boolean;
+}
+
+/** Client certificate for mutual TLS (RFC 8705), as PEM. */
+export interface TlsCredentials {
+  /** The client certificate chain. */
+  cert: string | Buffer;
+  /** Its private key. */
+  key: string | Buffer;
+  /** CA certificates to trust for the server, instead of Node's default ones. */
+  ca?: string | Buffer | (string | Buffer)[] | undefined;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string | undefined;
+}
+
+/**
+ * Every option of {@link TokenClientOptions} except the endpoint (`domain` / `tokenEndpoint` / `issuer`) and the
+ * credentials (`clientSecret` / `clientAssertion` / `tls`). Handy for building options in steps:
+ * `const common: TokenClientBaseOptions = { clientId, audience }`.
+ */
+export interface TokenClientBaseOptions {
   /** The application's client id. Required. */
   clientId: string;
-  /** The client secret, for `client_secret_post`, `client_secret_basic` and `client_secret_jwt`. */
-  clientSecret?: string;
-  /** The signing key for `private_key_jwt` (RFC 7523): `{ key, kid?, alg?, audience? }`. */
-  clientAssertion?: ClientAssertionOptions;
-  /**
-   * Client certificate for mutual TLS (RFC 8705 `tls_client_auth`, `self_signed_tls_client_auth`):
-   * `{ cert, key, ca?, passphrase? }` as PEM. The client's own undici Agent presents it.
-   */
-  tls?: TlsCredentials;
   /**
    * How the client authenticates: `client_secret_post` (id and secret in the form body, what Auth0 documents),
    * `client_secret_basic` (HTTP Basic, each form-urlencoded first per RFC 6749 §2.3.1), `client_secret_jwt`
@@ -99,38 +104,38 @@ export interface TokenClientOptions {
    * @default with `issuer`: the strongest method both the credentials and the server's metadata allow;
    * otherwise `private_key_jwt` with `clientAssertion`, `tls_client_auth` with only `tls`, else `client_secret_post`.
    */
-  clientAuthentication?: ClientAuthentication;
+  clientAuthentication?: ClientAuthentication | undefined;
   /** Default `audience` (the API identifier in Auth0) for every `getToken()`. */
-  audience?: string;
+  audience?: string | undefined;
   /** Default Auth0 `organization` (id or name) for every `getToken()`. */
-  organization?: string;
+  organization?: string | undefined;
   /** Default scopes: an array or one space-separated string. Sent space-joined, deduplicated and sorted. */
-  scope?: string | readonly string[];
+  scope?: string | readonly string[] | undefined;
   /** Default RFC 8707 resource indicator(s); each is sent as its own `resource` parameter. */
-  resource?: string | readonly string[];
+  resource?: string | readonly string[] | undefined;
   /**
    * More form parameters for every request. They are part of the cache key. They may not set the parameters the
    * client owns (`grant_type`, `client_id`, `client_secret`, `audience`, `organization`, `scope`, `resource`, …).
    */
-  extraParams?: Readonly<Record<string, string | readonly string[]>>;
+  extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined;
   /**
    * Token types accepted besides `Bearer` (compared case-insensitively). Anything else is an error.
    * @default []
    */
-  allowedTokenTypes?: readonly string[];
+  allowedTokenTypes?: readonly string[] | undefined;
   /**
    * A token is handed out until `expiresAt − expiryLeeway`, so that it does not expire in flight. Capped at half
    * the token's lifetime, so a short-lived token is still used.
    * @default 60_000
    */
-  expiryLeeway?: Milliseconds;
+  expiryLeeway?: Milliseconds | undefined;
   /**
    * Window in ms before a token stops being handed out in which a call returns the cached token at once and
    * starts one background refresh. The point it starts is random in the window's first half, so a fleet does
    * not refresh in lockstep. Capped at half the token's usable lifetime. `0` or `false` turns it off.
    * @default 300_000
    */
-  refreshAhead?: Milliseconds | false;
+  refreshAhead?: Milliseconds | false | undefined;
   /**
    * Outage resilience (stale-if-error). When the token endpoint fails with a transient error (network, timeout,
    * 408, 429, 5xx) and the cached token for the key still has at least `minRemaining` ms before `expiresAt`,
@@ -146,54 +151,167 @@ export interface TokenClientOptions {
    * Lifetime assumed when a response has no `expires_in` and the token is not a JWT with `exp`.
    * @default 300_000
    */
-  defaultLifetime?: Milliseconds;
+  defaultLifetime?: Milliseconds | undefined;
   /**
    * `{ max, store }` for the in-memory cache and an optional shared {@link TokenStore} (e.g. Redis) consulted
    * after it on a miss; a TokenStore alone means `{ max: 1000, store }`. A store that throws or times out is reported through `onError` and treated as
    * a miss.
    * @default { max: 1000 }
    */
-  cache?: MemoryCacheOptions | TokenStore;
+  cache?: MemoryCacheOptions | TokenStore | undefined;
   /**
    * Longest wait for one TokenStore call, in ms.
    * @default 1_000
    */
-  storeTimeout?: Milliseconds;
+  storeTimeout?: Milliseconds | undefined;
   /**
    * Longest time for one HTTP attempt (connect, headers and body), in ms.
    * @default 10_000
    */
-  timeout?: Milliseconds;
+  timeout?: Milliseconds | undefined;
   /**
    * Longest time for all attempts and backoff waits of one token request together, in ms.
    * @default 30_000
    */
-  totalTimeout?: Milliseconds;
+  totalTimeout?: Milliseconds | undefined;
   /**
    * Retry policy for network errors, 408, 429 and 5xx; `false` for a single attempt. OAuth errors such as
    * `invalid_client` are never retried.
    * @default { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 }
    */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | false | undefined;
   /**
    * undici dispatcher for the token requests (a `ProxyAgent`, `EnvHttpProxyAgent`, or an `Agent` with TLS
-   * options). The client does not close a dispatcher it was given. Default: a keep-alive `Agent` owned by the
-   * client and closed by `close()`.
+   * options), of whichever undici version the application uses: see {@link DispatcherLike}. The client does not
+   * close a dispatcher it was given. Default: a keep-alive `Agent` owned by the client and closed by `close()`.
    */
-  dispatcher?: Dispatcher;
+  dispatcher?: DispatcherLike | undefined;
   /** Product token put before `m2m-token/{version}` in the `User-Agent` header, e.g. `billing-service/2.1`. */
-  userAgent?: string;
+  userAgent?: string | undefined;
   /**
    * Allow an `http:` token endpoint on a host that is not loopback. The client secret then crosses the network
    * in clear: only for closed test networks.
    * @default false
    */
-  allowInsecureHttp?: boolean;
+  allowInsecureHttp?: boolean | undefined;
   /** Called with problems the client worked around (store failures, failed background refreshes). Default: `process.emitWarning`. */
-  onError?: (event: TokenClientErrorEvent) => void;
+  onError?: ((event: TokenClientErrorEvent) => void) | undefined;
   /** Time source, for tests. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
+
+/** The three ways to say where tokens come from, each documented; exactly one of them is given. */
+export interface TokenEndpointFields {
+  /**
+   * Auth0 tenant domain, e.g. `tenant.auth0.com` or `tenant.eu.auth0.com`: the token endpoint is
+   * `https://{domain}/oauth/token`. Give one of `domain`, `tokenEndpoint` and `issuer`.
+   */
+  domain?: string | undefined;
+  /**
+   * Full token endpoint URL of any RFC 6749 server, e.g. `https://as.example.com/oauth2/token`. Give one of
+   * `domain`, `tokenEndpoint` and `issuer`.
+   */
+  tokenEndpoint?: string | URL | undefined;
+  /**
+   * Issuer identifier of any RFC 8414 / OpenID Connect server, e.g. `https://login.example.com/realms/acme`:
+   * the token endpoint and the supported authentication methods come from its metadata. Give one of `domain`,
+   * `tokenEndpoint` and `issuer`.
+   */
+  issuer?: string | URL | undefined;
+}
+
+/** Tokens from an Auth0 tenant: `domain`, and neither `tokenEndpoint` nor `issuer`. */
+export interface DomainEndpointOptions extends TokenEndpointFields {
+  /**
+   * Auth0 tenant domain, e.g. `tenant.auth0.com` or `tenant.eu.auth0.com`: the token endpoint is
+   * `https://{domain}/oauth/token`. Give one of `domain`, `tokenEndpoint` and `issuer`.
+   */
+  domain: string;
+  /** Not with `domain`: give one of `domain`, `tokenEndpoint` and `issuer`. */
+  tokenEndpoint?: undefined;
+  /** Not with `domain`: give one of `domain`, `tokenEndpoint` and `issuer`. */
+  issuer?: undefined;
+}
+
+/** Tokens from a known token endpoint URL: `tokenEndpoint`, and neither `domain` nor `issuer`. */
+export interface UrlEndpointOptions extends TokenEndpointFields {
+  /** Not with `tokenEndpoint`: give one of `domain`, `tokenEndpoint` and `issuer`. */
+  domain?: undefined;
+  /**
+   * Full token endpoint URL of any RFC 6749 server, e.g. `https://as.example.com/oauth2/token`. Give one of
+   * `domain`, `tokenEndpoint` and `issuer`.
+   */
+  tokenEndpoint: string | URL;
+  /** Not with `tokenEndpoint`: give one of `domain`, `tokenEndpoint` and `issuer`. */
+  issuer?: undefined;
+}
+
+/** Tokens from the endpoint an issuer's metadata names: `issuer`, and neither `domain` nor `tokenEndpoint`. */
+export interface IssuerEndpointOptions extends TokenEndpointFields {
+  /** Not with `issuer`: give one of `domain`, `tokenEndpoint` and `issuer`. */
+  domain?: undefined;
+  /** Not with `issuer`: give one of `domain`, `tokenEndpoint` and `issuer`. */
+  tokenEndpoint?: undefined;
+  /**
+   * Issuer identifier of any RFC 8414 / OpenID Connect server, e.g. `https://login.example.com/realms/acme`:
+   * the token endpoint and the supported authentication methods come from its metadata. Give one of `domain`,
+   * `tokenEndpoint` and `issuer`.
+   */
+  issuer: string | URL;
+}
+
+/** Where tokens come from: exactly one of `domain`, `tokenEndpoint` and `issuer`. */
+export type TokenEndpointOptions = DomainEndpointOptions | UrlEndpointOptions | IssuerEndpointOptions;
+
+/** The three credentials, each documented; at least one of them is given, and several may be. */
+export interface ClientCredentialFields {
+  /** The client secret, for `client_secret_post`, `client_secret_basic` and `client_secret_jwt`. */
+  clientSecret?: string | undefined;
+  /** The signing key for `private_key_jwt` (RFC 7523): `{ key, kid?, alg?, audience? }`. */
+  clientAssertion?: ClientAssertionOptions | undefined;
+  /**
+   * Client certificate for mutual TLS (RFC 8705 `tls_client_auth`, `self_signed_tls_client_auth`):
+   * `{ cert, key, ca?, passphrase? }` as PEM. The client's own undici Agent presents it.
+   */
+  tls?: TlsCredentials | undefined;
+}
+
+/** Authentication with a client secret (and possibly other credentials too). */
+export interface ClientSecretCredentials extends ClientCredentialFields {
+  /** The client secret, for `client_secret_post`, `client_secret_basic` and `client_secret_jwt`. */
+  clientSecret: string;
+}
+
+/** Authentication with a signed JWT assertion, `private_key_jwt` (and possibly other credentials too). */
+export interface ClientAssertionCredentials extends ClientCredentialFields {
+  /** The signing key for `private_key_jwt` (RFC 7523): `{ key, kid?, alg?, audience? }`. */
+  clientAssertion: ClientAssertionOptions;
+}
+
+/** Authentication with a client certificate, mutual TLS (and possibly other credentials too). */
+export interface TlsClientCredentials extends ClientCredentialFields {
+  /**
+   * Client certificate for mutual TLS (RFC 8705 `tls_client_auth`, `self_signed_tls_client_auth`):
+   * `{ cert, key, ca?, passphrase? }` as PEM. The client's own undici Agent presents it.
+   */
+  tls: TlsCredentials;
+}
+
+/** How the client proves who it is: at least one of `clientSecret`, `clientAssertion` and `tls`. */
+export type ClientCredentialOptions = ClientSecretCredentials | ClientAssertionCredentials | TlsClientCredentials;
+
+/**
+ * Options of `new TokenClient(options)`: `clientId`, exactly one endpoint (`domain`, `tokenEndpoint` or `issuer`),
+ * at least one credential (`clientSecret`, `clientAssertion` or `tls`), and any of {@link TokenClientBaseOptions}.
+ * Other combinations are type errors, and are refused at run time too, with a `ConfigurationError` naming the
+ * option. Optional options also take `undefined`, which means "not given".
+ *
+ * ```ts
+ * new TokenClient({ domain: 'tenant.auth0.com', clientId, clientSecret, audience: process.env.AUDIENCE });
+ * new TokenClient({ issuer: 'https://login.example.com/realms/acme', clientId, clientAssertion: { key: pem } });
+ * ```
+ */
+export type TokenClientOptions = TokenClientBaseOptions & TokenEndpointOptions & ClientCredentialOptions;
 
 export interface ResolvedRetry {
   retries: number;
@@ -458,11 +576,13 @@ function resolveRetry(value: unknown): ResolvedRetry {
   };
 }
 
+// The public type is structural (DispatcherLike), so that the core's declarations need no undici types; inside,
+// the transport is typed with undici's own.
 function resolveDispatcher(value: unknown): Dispatcher | undefined {
   if (value === undefined) return undefined;
   // dispatch() is what the client calls: an object without it would only fail at the first request.
-  if (value === null || typeof value !== 'object' || typeof (value as Dispatcher).dispatch !== 'function') {
-    throw new ConfigurationError('dispatcher', 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …)');
+  if (value === null || typeof value !== 'object' || typeof (value as Partial<DispatcherLike>).dispatch !== 'function') {
+    throw new ConfigurationError('dispatcher', 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …) with a dispatch() method');
   }
   return value as Dispatcher;
 }

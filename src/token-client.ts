@@ -3,7 +3,7 @@ import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
-import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
+import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
@@ -310,7 +310,7 @@ export class TokenClient implements TokenSource {
     const cause = entry.lastError;
     const left = Math.round((entry.token.expiresAt - now) / 1000);
     const error = new TokenClientError(
-      cause?.code ?? ErrorCode.UNEXPECTED,
+      ErrorCode.STALE_TOKEN,
       `The token endpoint is failing${cause ? ` (${cause.code})` : ''}; handing out a cached token past its leeway that is still valid for ${left} s (staleIfError). It is retried in the background.`,
       { cause, ...(cause?.endpoint === undefined ? {} : { endpoint: cause.endpoint }) },
     );
@@ -500,6 +500,7 @@ const STALE_REPORT_INTERVAL = 30_000;
 // Added to totalTimeout for the fleet lease: the holder's request may take all of totalTimeout.
 const LEASE_MARGIN = 1_000;
 
-function asClientError(error: unknown): TokenClientError {
-  return error instanceof TokenClientError ? error : unexpectedError(error);
+function asClientError(error: unknown): M2MError {
+  // unexpectedError() is typed with the wide TokenClientError; its code is always M2M_UNEXPECTED_ERROR.
+  return error instanceof TokenClientError ? error : (unexpectedError(error) as TokenClientError<typeof ErrorCode.UNEXPECTED>);
 }

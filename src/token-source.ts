@@ -20,19 +20,19 @@ export interface Token {
 /** Which token to get. Every field is optional and falls back to the client's defaults. */
 export interface GetTokenOptions {
   /** The API the token is for (Auth0's `audience` parameter). */
-  audience?: string;
+  audience?: string | undefined;
   /** Auth0 organization id or name the token is for. */
-  organization?: string;
+  organization?: string | undefined;
   /** Scopes to request: an array, or one space-separated string. */
-  scope?: string | readonly string[];
+  scope?: string | readonly string[] | undefined;
   /** RFC 8707 resource indicator(s), each sent as its own `resource` parameter. */
-  resource?: string | readonly string[];
+  resource?: string | readonly string[] | undefined;
   /** Extra form parameters, merged over the client's `extraParams`. Part of the cache key. */
-  extraParams?: Readonly<Record<string, string | readonly string[]>>;
+  extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined;
   /** Skip the caches and get a new token from the server (concurrent callers still share one request). */
-  forceRefresh?: boolean;
+  forceRefresh?: boolean | undefined;
   /** Abandons this caller's wait only; a request shared with other callers goes on. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -51,7 +51,7 @@ export interface TokenFields {
   expiresIn: Milliseconds;
   expiresAt: EpochMilliseconds;
   scope?: readonly string[] | undefined;
-  raw?: Readonly<Record<string, unknown>>;
+  raw?: Readonly<Record<string, unknown>> | undefined;
 }
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { ErrorCode, redact, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
-import type { ResolvedRetry } from './options.js';
+import type { ResolvedRetry, TlsCredentials } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
 import { AttemptTimer, TIMED_OUT } from './attempt-timer.js';
 import { exchange } from './exchange.js';
@@ -50,13 +50,6 @@ export interface TransportConfig {
   /** Client certificate and key for mutual TLS (RFC 8705), given to the https Agent the transport owns. */
   tls: TlsCredentials | undefined;
   clock: Clock;
-}
-
-export interface TlsCredentials {
-  cert: string | Buffer;
-  key: string | Buffer;
-  ca?: string | Buffer | (string | Buffer)[];
-  passphrase?: string;
 }
 
 /** One HTTP request: a token request (POST with a form body) or a metadata request (GET). */

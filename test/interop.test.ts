@@ -6,7 +6,7 @@ import { http, HttpResponse } from 'msw';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthorizationServer, type AuthorizationServer, type RegisteredClient } from '../demo/authorization-server.js';
-import { ConfigurationError, OAuthError, TokenClient, type TokenClientOptions } from '../src/index.js';
+import { ConfigurationError, OAuthError, TokenClient, type ClientCredentialOptions, type TokenClientBaseOptions } from '../src/index.js';
 import { makeTestPki, type TestPki } from './helpers/certs.js';
 import { expectNoLeak } from './helpers/leaks.js';
 import { mockNetwork } from './helpers/msw.js';
@@ -29,8 +29,11 @@ const publicJwk = async (key: KeyObject, kid: string): Promise<JWK> => ({ ...(aw
 let as: AuthorizationServer;
 const open: TokenClient[] = [];
 
-function client(options: Omit<TokenClientOptions, 'tokenEndpoint'> & { tokenEndpoint?: string }): TokenClient {
-  const c = new TokenClient({ tokenEndpoint: options.issuer ? undefined : as.tokenEndpoint, resource: API, retry: false, ...options });
+// The authorization server's token endpoint, or discovery from `issuer` when one is given.
+function client(options: TokenClientBaseOptions & ClientCredentialOptions & { issuer?: string }): TokenClient {
+  const { issuer, ...rest } = options;
+  const endpoint = issuer === undefined ? { tokenEndpoint: as.tokenEndpoint } : { issuer };
+  const c = new TokenClient({ ...endpoint, resource: API, retry: false, ...rest });
   open.push(c);
   return c;
 }

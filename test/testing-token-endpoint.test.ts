@@ -281,7 +281,10 @@ describe('options', () => {
   });
 
   it('refuses unusable options', () => {
+    // The types refuse these too; the run-time check is for JavaScript callers and casts.
+    // @ts-expect-error no endpoint
     expect(() => mockTokenEndpoint({ clientId: 'a', clientSecret: 'b' })).toThrow(/exactly one of domain and tokenEndpoint/);
+    // @ts-expect-error two endpoints
     expect(() => mockTokenEndpoint({ domain: DOMAIN, tokenEndpoint: TOKEN_URL, clientId: 'a', clientSecret: 'b' })).toThrow(/exactly one/);
     expect(() => mockTokenEndpoint({ domain: `${DOMAIN}/path`, clientId: 'a', clientSecret: 'b' })).toThrow(/host name/);
     expect(() => mockTokenEndpoint({ domain: DOMAIN, clientId: '', clientSecret: 'b' })).toThrow(/clientId/);

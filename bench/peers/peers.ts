@@ -94,7 +94,7 @@ interface MsalModule {
 // ---------------------------------------------------------------------------------------------------------------
 // Shared constructors.
 
-async function m2mClient(t: Target, extra: Partial<M2M.TokenClientOptions> = {}) {
+async function m2mClient(t: Target, extra: Partial<M2M.TokenClientBaseOptions> = {}) {
   const { TokenClient } = await m2m(t);
   return new TokenClient({ tokenEndpoint: t.tokenEndpoint, clientId: t.clientId, clientSecret: t.clientSecret, audience: t.audience, ...extra });
 }

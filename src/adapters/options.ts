@@ -18,17 +18,17 @@ export interface TokenAdapterOptions {
    * `{ 'https://billing.internal': { audience: 'https://billing' } }`. Requests to any other origin pass through
    * untouched, unless `anyOrigin` is given. Default: none.
    */
-  targets?: Readonly<Record<string, TokenTarget>>;
+  targets?: Readonly<Record<string, TokenTarget>> | undefined;
   /**
    * Attach a token with these parameters to requests for every origin not listed in `targets`. An explicit
    * opt-in: a bearer token sent to a host it was not meant for is a leaked credential. Default: off.
    */
-  anyOrigin?: TokenTarget;
+  anyOrigin?: TokenTarget | undefined;
   /**
    * When a 401 renews the token: `'any-401'` (the default) on every 401, `'invalid_token'` only on a 401 whose
    * `WWW-Authenticate` challenge for the token's scheme says `error="invalid_token"` (RFC 6750 §3.1).
    */
-  renewOn?: RenewOn;
+  renewOn?: RenewOn | undefined;
   /**
    * The least time, in milliseconds, between two renewals after a 401 for the same token parameters. A renewal
    * is a token request: an API that answers 401 to every token (broken, misconfigured or hostile) would otherwise
@@ -36,9 +36,9 @@ export interface TokenAdapterOptions {
    * this floor, a rejected token is renewed at most once, however many requests carried it. `0` leaves only that
    * rule. Default: `30_000`.
    */
-  renewInterval?: number;
+  renewInterval?: number | undefined;
   /** The time source for `renewInterval`. Default: a monotonic clock (`performance.now()`). Inject one in tests. */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /** Validated options: targets keyed by their normalized origin. */

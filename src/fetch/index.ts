@@ -23,7 +23,7 @@ export type FetchLike = (input: never, init?: never) => Promise<FetchResponseLik
 /** Options of {@link fetchWithTokens}: the shared adapter options, plus the fetch to wrap. */
 export interface FetchWithTokensOptions<F extends FetchLike = typeof fetch> extends TokenAdapterOptions {
   /** The fetch to wrap. Default: `globalThis.fetch`, as it is when `fetchWithTokens` is called. */
-  fetch?: F;
+  fetch?: F | undefined;
 }
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];

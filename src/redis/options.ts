@@ -17,7 +17,7 @@ export interface RedisTokenStoreOptions {
    */
   encryptionKeys: readonly EncryptionKey[];
   /** Prepended to every Redis key and pub/sub channel the store uses. Default `'m2m-token:'`. */
-  prefix?: string;
+  prefix?: string | undefined;
 }
 
 export interface ResolvedRedisStoreOptions {

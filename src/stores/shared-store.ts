@@ -169,7 +169,7 @@ export class SharedStore {
   }
 }
 
-function storeError(operation: Operation, what: string, cause?: unknown): TokenClientError {
+function storeError(operation: Operation, what: string, cause?: unknown): TokenClientError<typeof ErrorCode.STORE_ERROR> {
   return new TokenClientError(
     ErrorCode.STORE_ERROR,
     `TokenStore ${operation} ${what}; treated as a cache miss, the token endpoint is used instead.`,

@@ -8,7 +8,7 @@ export interface StoredToken {
   expiresIn: Milliseconds;
   expiresAt: EpochMilliseconds;
   scope?: readonly string[] | undefined;
-  raw?: Record<string, unknown>;
+  raw?: Record<string, unknown> | undefined;
 }
 
 /** A won lease: this caller fetches the token for the whole fleet, then releases. */

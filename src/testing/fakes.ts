@@ -5,18 +5,18 @@ export type FakeTokenCall = Readonly<Omit<GetTokenOptions, 'signal'>>;
 
 /** Which calls a token set with {@link FakeTokenSource.setToken} answers. An omitted field matches any value. */
 export interface FakeTokenMatch {
-  audience?: string;
-  organization?: string;
+  audience?: string | undefined;
+  organization?: string | undefined;
 }
 
 /** Options of {@link FakeTokenSource}. */
 export interface FakeTokenSourceOptions {
   /** Token for every call no {@link FakeTokenSource.setToken} rule matches. Without it, tokens are minted. */
-  token?: string | Token;
+  token?: string | Token | undefined;
   /** Time source for `expiresAt`. Default: `Date.now`. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Lifetime in ms of the tokens the fake makes from strings or mints. Default: one hour. */
-  expiresIn?: number;
+  expiresIn?: number | undefined;
 }
 
 interface Rule {

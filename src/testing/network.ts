@@ -96,11 +96,25 @@ export function mockNetwork(...handlers: (AnyHandler | readonly AnyHandler[])[])
   });
 }
 
-/** Test-framework hooks: vitest/jest names (`beforeAll`, `afterAll`) or node:test names (`before`, `after`). */
-export type TestHooks = { afterEach: (fn: () => unknown) => unknown } & (
-  | { beforeAll: (fn: () => unknown) => unknown; afterAll: (fn: () => unknown) => unknown }
-  | { before: (fn: () => unknown) => unknown; after: (fn: () => unknown) => unknown }
-);
+/**
+ * One test-framework hook such as `beforeAll`. The callback `useMockNetwork` passes takes no arguments and returns
+ * nothing or a promise, so every framework's hook fits: vitest's, `node:test`'s, `@jest/globals`' (whose hook
+ * callbacks must return `void` or a promise, not `unknown`), mocha's.
+ */
+export type TestHook = (fn: () => Promise<void> | void) => unknown;
+
+/**
+ * Test-framework hooks: vitest/jest names (`beforeAll`, `afterAll`) or node:test names (`before`, `after`), and
+ * `afterEach`. Pass the framework's own functions: `{ beforeAll, afterEach, afterAll }` from `vitest` or
+ * `@jest/globals`, `{ before, afterEach, after }` from `node:test`.
+ */
+export type TestHooks = { afterEach: TestHook } & ({ beforeAll: TestHook; afterAll: TestHook } | { before: TestHook; after: TestHook });
+
+/** Options of {@link useMockNetwork}. */
+export interface UseMockNetworkOptions {
+  /** Objects reset after each test, e.g. the mock token endpoint and `FakeTokenSource`s. */
+  reset?: readonly Resettable[] | undefined;
+}
 
 /** Anything with a `reset()`: a mock token endpoint, a `FakeTokenSource`. */
 export interface Resettable {
@@ -120,7 +134,7 @@ export interface Resettable {
  * useMockNetwork(network, { before, afterEach, after }, { reset: [auth] });
  * ```
  */
-export function useMockNetwork(network: MockNetwork, hooks: TestHooks, options: { reset?: readonly Resettable[] } = {}): MockNetwork {
+export function useMockNetwork(network: MockNetwork, hooks: TestHooks, options: UseMockNetworkOptions = {}): MockNetwork {
   const [beforeAll, afterAll] = 'beforeAll' in hooks ? [hooks.beforeAll, hooks.afterAll] : [hooks.before, hooks.after];
   beforeAll(() => network.enable());
   hooks.afterEach(() => {

@@ -12,40 +12,40 @@ export type TokenEndpointReply =
   | {
       kind: 'token';
       /** `expires_in` in seconds, and `exp` = `iat` + this. */
-      expiresIn?: number;
+      expiresIn?: number | undefined;
       /** `token_type` in the body. Default `Bearer`. */
-      tokenType?: string;
+      tokenType?: string | undefined;
       /** Claims merged over the standard ones; a claim set to `undefined` is left out. */
-      claims?: Record<string, unknown>;
+      claims?: Record<string, unknown> | undefined;
       /** Fields merged over the response body; a field set to `undefined` is left out. */
-      body?: Record<string, unknown>;
-      delay?: number;
+      body?: Record<string, unknown> | undefined;
+      delay?: number | undefined;
     }
   | {
       kind: 'oauth-error';
       /** RFC 6749 `error`, e.g. `invalid_client`, `access_denied`, `invalid_scope`. */
       error: string;
       /** RFC 6749 `error_description`. */
-      errorDescription?: string;
+      errorDescription?: string | undefined;
       /** HTTP status. Default: 401 for invalid_client, 403 for access_denied and unauthorized_client, else 400. */
-      status?: number;
-      delay?: number;
+      status?: number | undefined;
+      delay?: number | undefined;
     }
   | {
       kind: 'server-error';
       /** HTTP status. Default 503. */
-      status?: number;
+      status?: number | undefined;
       /** Response body, sent as text/plain. Default: the status text. */
-      body?: string;
+      body?: string | undefined;
       /** `Retry-After` in seconds. */
-      retryAfter?: number;
-      delay?: number;
+      retryAfter?: number | undefined;
+      delay?: number | undefined;
     }
   | {
       kind: 'rate-limited';
       /** `Retry-After` in seconds. Default 1. Use 0 to keep tests fast. */
-      retryAfter?: number;
-      delay?: number;
+      retryAfter?: number | undefined;
+      delay?: number | undefined;
     }
   | { kind: 'network-error'; delay?: number };
 

@@ -8,34 +8,50 @@ import { jwksHandler, TestSigningKey, type JsonWebKeySet } from './jwks.js';
 import { parseTokenRequest, type ObservedClientAuthentication, type ParsedTokenRequest } from './parse-token-request.js';
 import { checkReply, oauthErrorStatus, type TokenEndpointReply } from './replies.js';
 
-/** Options of {@link mockTokenEndpoint}. Give exactly one of `domain` and `tokenEndpoint`. */
-export interface MockTokenEndpointOptions {
-  /** Auth0 tenant or custom domain, e.g. `tenant.eu.auth0.com`: the endpoint is `https://{domain}/oauth/token`. */
-  domain?: string;
-  /** Full token endpoint URL, for other RFC 6749 servers. */
-  tokenEndpoint?: string | URL;
+/**
+ * Options of {@link mockTokenEndpoint}: `clientId`, `clientSecret`, exactly one of `domain` and `tokenEndpoint`
+ * (anything else is a type error, and a `TypeError` at run time), and any of {@link MockTokenEndpointBaseOptions}.
+ */
+export type MockTokenEndpointOptions = MockTokenEndpointBaseOptions &
+  (
+    | {
+        /** Auth0 tenant or custom domain, e.g. `tenant.eu.auth0.com`: the endpoint is `https://{domain}/oauth/token`. */
+        domain: string;
+        /** Not with `domain`: give one of `domain` and `tokenEndpoint`. */
+        tokenEndpoint?: undefined;
+      }
+    | {
+        /** Not with `tokenEndpoint`: give one of `domain` and `tokenEndpoint`. */
+        domain?: undefined;
+        /** Full token endpoint URL, for other RFC 6749 servers. */
+        tokenEndpoint: string | URL;
+      }
+  );
+
+/** Every option of {@link MockTokenEndpointOptions} but the endpoint (`domain` or `tokenEndpoint`). */
+export interface MockTokenEndpointBaseOptions {
   /** `iss` of the tokens. Default: `https://{domain}/`, or the token endpoint's origin followed by `/`. */
-  issuer?: string;
+  issuer?: string | undefined;
   /** Where the JWKS is served. Default: `https://{domain}/.well-known/jwks.json` (the origin's, for `tokenEndpoint`). */
-  jwksUri?: string | URL;
+  jwksUri?: string | URL | undefined;
   /** The one client the endpoint knows. */
   clientId: string;
   /** Its secret. A fake value: it is compared, never recorded. */
   clientSecret: string;
   /** APIs that exist (Auth0 API identifiers). Others get 403 access_denied "Service not found". Default: any. */
-  audiences?: readonly string[];
+  audiences?: readonly string[] | undefined;
   /** Audience for requests without one, like a tenant's default audience. Without it they get 403 access_denied, as on Auth0. */
-  defaultAudience?: string;
+  defaultAudience?: string | undefined;
   /** Organizations the client may ask for, by id or `{ id, name }` to accept the name too. Others get 403 access_denied. Default: any. */
-  organizations?: readonly (string | MockOrganization)[];
+  organizations?: readonly (string | MockOrganization)[] | undefined;
   /** Scopes granted to the client: asking for others gets 403 access_denied; asking for none grants all of these. Default: anything asked. */
-  scopes?: readonly string[];
+  scopes?: readonly string[] | undefined;
   /** `expires_in` in seconds. Default 86400, Auth0's default. */
-  expiresIn?: number;
+  expiresIn?: number | undefined;
   /** Time source for `iat`/`exp` and `receivedAt`. Give it the `ManualClock` your `TokenClient` uses. Default: `Date.now`. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Ms to wait before every answer (a reply's own `delay` wins). Default 0. */
-  delay?: number;
+  delay?: number | undefined;
 }
 
 /** What the mock token endpoint received in one request, and what it answered. Secrets are never recorded. */
@@ -73,13 +89,13 @@ export interface SignTokenOptions {
   /** `aud` claim. */
   audience: string;
   /** `org_id` claim. */
-  organization?: string;
+  organization?: string | undefined;
   /** `scope` claim: an array, or one space-separated string. */
-  scope?: string | readonly string[];
+  scope?: string | readonly string[] | undefined;
   /** Lifetime in seconds. Default: the endpoint's `expiresIn`. */
-  expiresIn?: number;
+  expiresIn?: number | undefined;
   /** Claims merged over the standard ones; a claim set to `undefined` is left out. */
-  claims?: Record<string, unknown>;
+  claims?: Record<string, unknown> | undefined;
 }
 
 const RESERVED = new Set(['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'audience', 'organization', 'scope', 'resource']);

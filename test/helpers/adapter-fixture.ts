@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAuthorizationServer, type AuthorizationServer } from '../../demo/authorization-server.js';
 import { startProtectedApi, type ProtectedApi } from '../../demo/protected-api.js';
-import { TokenClient, type TokenClientOptions } from '../../src/index.js';
+import { TokenClient } from '../../src/index.js';
+import type { ClientOverrides } from './client.js';
 
 export const BILLING = 'https://billing.api.test/';
 export const REPORTS = 'https://reports.api.test/';
@@ -97,7 +98,7 @@ export interface AdapterFixture {
   nobody: ProtectedApi;
   plain: PlainServer;
   /** A new TokenClient with a cold cache, closed with the fixture. */
-  client(options?: Partial<TokenClientOptions>): TokenClient;
+  client(options?: ClientOverrides): TokenClient;
   /** Targets for billing, reports and nobody (which asks for a billing token). */
   targets(): Record<string, { resource: string; scope?: string[] }>;
   close(): Promise<void>;

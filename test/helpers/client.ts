@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { TokenClient, type TokenClientOptions } from '../../src/index.js';
+import { TokenClient, type ClientCredentialFields, type TokenClientBaseOptions } from '../../src/index.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
 
 export const SECRET = 'cs-9f8e7d6c5b4a-very-secret';
@@ -9,8 +9,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
+/** What a test may change in the client options of `setup()` and the adapter fixture: anything but the endpoint kind. */
+export type ClientOverrides = Partial<TokenClientBaseOptions> & ClientCredentialFields & { tokenEndpoint?: string | URL };
+
 /** A token server and a client pointed at it, both closed after the test. */
-export async function setup(options: Partial<TokenClientOptions> = {}): Promise<{ server: TokenServer; client: TokenClient }> {
+export async function setup(options: ClientOverrides = {}): Promise<{ server: TokenServer; client: TokenClient }> {
   const server = await startTokenServer();
   const client = new TokenClient({
     tokenEndpoint: server.url,
