@@ -1,22 +1,114 @@
-import { defineConfig } from 'tsup';
+import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  // Subpath entries import the core as 'm2m-token', so an app that uses several entries loads one core.
-  entry: {
-    index: 'src/index.ts',
-    'fetch/index': 'src/fetch/index.ts',
-    'axios/index': 'src/axios/index.ts',
-    'undici/index': 'src/undici/index.ts',
-    'testing/index': 'src/testing/index.ts',
-    'redis/index': 'src/redis/index.ts',
-  },
+// The build writes into dist/, side by side:
+//
+// - Declarations (.d.ts, .d.cts) for every entry.
+// - ESM: dependencies stay external, and the lazy ones (jose, p-retry, undici) are loaded with import().
+// - CommonJS: never import() at run time, because Jest's CommonJS runtime cannot run it (it needs
+//   --experimental-vm-modules), nor require() an ES module before Node 24.9. esbuild turns import() of a
+//   CommonJS package into require(). An ESM-only dependency (jose, p-retry) is bundled once into
+//   dist/vendor/<name>.cjs and required from there when the code first imports it: inlined, it would make
+//   `require('m2m-token')` parse all of jose up front.
+//
+// Subpath entries import the core as 'm2m-token' (external), so an app that uses several entries loads one core.
+
+const entry = {
+  index: 'src/index.ts',
+  'fetch/index': 'src/fetch/index.ts',
+  'axios/index': 'src/axios/index.ts',
+  'undici/index': 'src/undici/index.ts',
+  'testing/index': 'src/testing/index.ts',
+  'redis/index': 'src/redis/index.ts',
+};
+const subpathEntries = Object.fromEntries(Object.entries(entry).filter(([name]) => name !== 'index'));
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+const requireFromRoot = createRequire(join(process.cwd(), 'package.json'));
+
+/** Whether `require(name)` would load an ES module (what Jest's CommonJS runtime cannot do on Node 22). */
+function isEsmOnly(name: string): boolean {
+  let file: string;
+  try {
+    file = requireFromRoot.resolve(name);
+  } catch {
+    return false; // an optional peer that is not installed: nothing to bundle
+  }
+  if (file.endsWith('.mjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string }).type === 'module';
+    } catch {
+      // no package.json at this level
+    }
+  }
+  return false;
+}
+
+/** ESM-only runtime dependencies: each becomes dist/vendor/<name>.cjs. */
+const vendored = Object.keys(pkg.dependencies).filter(isEsmOnly);
+type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
+const vendorFile = (name: string) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}`;
+
+/**
+ * In CommonJS output files that sit at `toDist` from dist/ ('./' or '../'): an import of a vendored
+ * package, static or dynamic, becomes a small in-bundle module that re-exports
+ * `require('<toDist>vendor/<name>.cjs')`. esbuild initializes a dynamically imported module on the first
+ * import(), so the require() happens then. The module is ESM in a namespace of its own, so esbuild's
+ * interop keeps `default` as the package's default export (node-mode interop would make it module.exports).
+ */
+function vendorPlugin(toDist: './' | '../'): EsbuildPlugin {
+  if (vendored.length === 0) return { name: 'm2m-token-vendor', setup() {} };
+  const pattern = new RegExp(`^(${vendored.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'm2m-token-vendor',
+    setup(build) {
+      build.onResolve({ filter: pattern }, (args) => ({ path: args.path, namespace: 'm2m-token-vendor' }));
+      build.onResolve({ filter: /.*/, namespace: 'm2m-token-vendor' }, (args) => ({ path: args.path, external: true }));
+      build.onLoad({ filter: /.*/, namespace: 'm2m-token-vendor' }, (args) => {
+        const file = JSON.stringify(`${toDist}${vendorFile(args.path)}.cjs`);
+        return { contents: `import * as ns from ${file};\nexport * from ${file};\nexport default ns.default;\n`, loader: 'js' };
+      });
+    },
+  };
+}
+
+// Several configs write into dist/ concurrently, so none of them may clean it: it is cleaned here, once.
+rmSync('dist', { recursive: true, force: true });
+
+const shared: Options = {
   external: ['m2m-token'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
   target: 'node22',
   platform: 'node',
   splitting: false,
-  treeshake: true,
-});
+  clean: false,
+};
+const commonjs: Options = {
+  ...shared,
+  format: ['cjs'],
+  sourcemap: true,
+  // tsup's external list holds every dependency; listing the vendored ones here hands them to vendorPlugin.
+  noExternal: vendored,
+  esbuildOptions(options) {
+    options.supported = { ...options.supported, 'dynamic-import': false };
+  },
+};
+
+export default defineConfig([
+  { ...shared, entry, format: ['esm', 'cjs'], dts: { only: true } },
+  { ...shared, entry, format: ['esm'], sourcemap: true, treeshake: true },
+  // CommonJS without rollup's treeshake pass, which would put import() back.
+  { ...commonjs, entry: { index: entry.index }, esbuildPlugins: [vendorPlugin('./')] },
+  // Each subpath entry is one folder deep (dist/fetch/index.cjs, …).
+  { ...commonjs, entry: subpathEntries, esbuildPlugins: [vendorPlugin('../')] },
+  // dist/vendor/<name>.cjs: each ESM-only dependency with its own dependencies.
+  {
+    ...commonjs,
+    entry: Object.fromEntries(vendored.map((name) => [vendorFile(name), requireFromRoot.resolve(name)])),
+    noExternal: [/./],
+    sourcemap: false,
+  },
+]);

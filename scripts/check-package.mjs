@@ -1,5 +1,7 @@
-// Builds, packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch consumer and
-// loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package` (Node 24 via npm).
+// Builds, checks that the CommonJS files never use import() or an empty import.meta (what Jest's CommonJS
+// runtime cannot run), packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch
+// consumer and loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package`
+// (Node 24 via npm). scripts/check-consumers.mjs runs it under Jest, vitest and node:test.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +16,15 @@ const run = (cmd, args, cwd = root) => {
 rmSync(scratch, { recursive: true, force: true });
 mkdirSync(scratch, { recursive: true });
 run('npm', ['run', 'build']);
+const cjsFiles = readdirSync(join(root, 'dist'), { recursive: true }).filter((f) => f.endsWith('.cjs'));
+for (const file of cjsFiles) {
+  const code = readFileSync(join(root, 'dist', file), 'utf8');
+  // esbuild writes `var import_meta = {};` where it could not keep import.meta in CommonJS.
+  for (const [pattern, what] of [[/\bimport\(/, 'import()'], [/\bimport_meta\d* = \{\}/, 'an empty import.meta']]) {
+    if (pattern.test(code)) throw new Error(`dist/${file} uses ${what}: Jest's CommonJS runtime cannot run it`);
+  }
+}
+console.log(`${cjsFiles.length} CommonJS files in dist/, none with import() or an empty import.meta`);
 run('npm', ['pack', '--pack-destination', scratch, '--silent']);
 const tarball = join(scratch, readdirSync(scratch).find((f) => f.endsWith('.tgz')));
 run('npx', ['publint', 'run', tarball, '--strict']);
