@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
@@ -12,6 +12,8 @@ import { defineConfig, type Options } from 'tsup';
 //   CommonJS package into require(). An ESM-only dependency (jose, p-retry) is bundled once into
 //   dist/vendor/<name>.cjs and required from there when the code first imports it: inlined, it would make
 //   `require('m2m-token')` parse all of jose up front.
+// - dist/testing/msw-modules.cjs: msw, @mswjs/interceptors and jose in one CommonJS file, which both
+//   builds of m2m-token/testing require() synchronously on first use (see src/testing/msw-loader.ts).
 //
 // Subpath entries import the core as 'm2m-token' (external), so an app that uses several entries loads one core.
 
@@ -50,6 +52,8 @@ function isEsmOnly(name: string): boolean {
 
 /** ESM-only runtime dependencies: each becomes dist/vendor/<name>.cjs. */
 const vendored = Object.keys(pkg.dependencies).filter(isEsmOnly);
+/** ESM-only optional peers (msw, @mswjs/interceptors): bundled into dist/testing/msw-modules.cjs. */
+const bundledPeers = Object.keys(pkg.peerDependencies).filter(isEsmOnly);
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const vendorFile = (name: string) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}`;
 
@@ -102,13 +106,28 @@ export default defineConfig([
   { ...shared, entry, format: ['esm'], sourcemap: true, treeshake: true },
   // CommonJS without rollup's treeshake pass, which would put import() back.
   { ...commonjs, entry: { index: entry.index }, esbuildPlugins: [vendorPlugin('./')] },
-  // Each subpath entry is one folder deep (dist/fetch/index.cjs, …).
-  { ...commonjs, entry: subpathEntries, esbuildPlugins: [vendorPlugin('../')] },
+  // Each subpath entry is one folder deep (dist/fetch/index.cjs, …). shims: import.meta.url in msw-loader.ts.
+  { ...commonjs, entry: subpathEntries, shims: true, esbuildPlugins: [vendorPlugin('../')] },
   // dist/vendor/<name>.cjs: each ESM-only dependency with its own dependencies.
   {
     ...commonjs,
     entry: Object.fromEntries(vendored.map((name) => [vendorFile(name), requireFromRoot.resolve(name)])),
     noExternal: [/./],
     sourcemap: false,
+  },
+  {
+    ...commonjs,
+    entry: { 'testing/msw-modules': 'src/testing/msw-modules.ts' },
+    noExternal: [...vendored, ...bundledPeers],
+    esbuildPlugins: [vendorPlugin('../')],
+    sourcemap: false,
+    // The HTTP interceptor reads its parser, llhttp.wasm, from beside its own module (import.meta.url): the
+    // shim gives the bundle its own URL, and the file is copied beside it.
+    shims: true,
+    onSuccess: async () => {
+      const wasm = join(dirname(requireFromRoot.resolve('@mswjs/interceptors')), 'llhttp', 'llhttp.wasm');
+      mkdirSync('dist/testing/llhttp', { recursive: true });
+      copyFileSync(wasm, 'dist/testing/llhttp/llhttp.wasm');
+    },
   },
 ]);

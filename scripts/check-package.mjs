@@ -73,6 +73,31 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   if (typeof (await import('m2m-token/redis')).RedisTokenStore !== 'function') throw new Error('import: m2m-token/redis');
   if (typeof createRequire(import.meta.url)('m2m-token/redis').RedisTokenStore !== 'function') throw new Error('require: m2m-token/redis');
   checkTesting(createRequire(import.meta.url)('m2m-token/testing'), 'require');
+  // The kit runs its own copy of msw (dist/testing/msw-modules.cjs); handlers cross between it and the app's msw.
+  {
+    const { http, HttpResponse } = await import('msw');
+    const { defineNetwork, InterceptorSource } = await import('msw/experimental');
+    const { HttpRequestInterceptor } = await import('@mswjs/interceptors/http');
+    const kit = await import('m2m-token/testing');
+    const auth = kit.mockTokenEndpoint({ domain: 'tenant.auth0.com', clientId: 'c', clientSecret: 'fake-secret' });
+    const network = kit.mockNetwork(auth.handlers, http.get('https://api.example.com/own', () => HttpResponse.json({ own: true })));
+    await network.enable();
+    try {
+      const body = await (await fetch('https://api.example.com/own')).json();
+      if (body.own !== true) throw new Error('msw: a handler made with the app msw did not answer in mockNetwork()');
+    } finally {
+      await network.disable();
+    }
+    const own = defineNetwork({ sources: [new InterceptorSource({ interceptors: [new HttpRequestInterceptor()] })], handlers: [...auth.handlers], context: { quiet: true }, onUnhandledFrame: 'error' });
+    await own.enable();
+    try {
+      const client = new esm.TokenClient({ domain: 'tenant.auth0.com', clientId: 'c', clientSecret: 'fake-secret', audience: 'https://api' });
+      const token = await client.getToken().finally(() => client.close());
+      if (token.accessToken.split('.').length !== 3 || auth.requestCount !== 1) throw new Error('msw: the kit handlers did not answer in a network of the app msw');
+    } finally {
+      await own.disable();
+    }
+  }
   // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
   try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {
     if (!(e instanceof esm.TokenClientError) || !(e instanceof esm.ConfigurationError)) throw new Error('brand: instanceof across copies failed');

@@ -1,4 +1,6 @@
-// Prints the npm packages a module loads, as JSON. Run: node --import tsx test/helpers/loaded-packages.mjs <module>
+// Prints the npm packages loaded so far, as JSON, after importing each module in turn (one line per module).
+// Run: node --import tsx test/helpers/loaded-packages.mjs <module> [<module> …]
+// It sees import and require() alike (module.registerHooks covers both).
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -11,5 +13,7 @@ registerHooks({
     return result;
   },
 });
-await import(pathToFileURL(process.argv[2]).href);
-console.log(JSON.stringify([...seen].sort()));
+for (const module of process.argv.slice(2)) {
+  await import(pathToFileURL(module).href);
+  console.log(JSON.stringify([...seen].sort()));
+}
