@@ -12,6 +12,7 @@ export default defineConfig({
     ],
   },
   test: {
+    // .ts only: examples/app-under-test/app.jest.test.cjs is Jest's, run by `npm run check:consumers`.
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 20_000,
     reporters: ['default', 'json'],
