@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
@@ -80,6 +80,32 @@ function vendorPlugin(toDist: './' | '../'): EsbuildPlugin {
   };
 }
 
+/**
+ * Writes dist/THIRD-PARTY-LICENSES.txt: the license of every npm package bundled into dist/ (the vendored
+ * dependencies and the kit's msw bundle). The configs using it share the list and each writes all of it.
+ */
+const bundledLicenses = new Map<string, string>();
+function licensesPlugin(): EsbuildPlugin {
+  return {
+    name: 'm2m-token-licenses',
+    setup(build) {
+      build.onEnd((result) => {
+        for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+          const dir = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
+          if (dir === undefined || bundledLicenses.has(dir)) continue;
+          const { name, version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+          const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
+          const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `${license ?? 'UNKNOWN'} (the package has no license file)`;
+          bundledLicenses.set(dir, `${name}@${version} (${license ?? 'UNKNOWN'})\n\n${text}`);
+        }
+        const entries = [...bundledLicenses.values()].sort();
+        mkdirSync('dist', { recursive: true });
+        writeFileSync('dist/THIRD-PARTY-LICENSES.txt', `Packages bundled into dist/vendor/ and dist/testing/msw-modules.cjs, and their licenses.\n\n${entries.join('\n\n---\n\n')}\n`);
+      });
+    },
+  };
+}
+
 // Several configs write into dist/ concurrently, so none of them may clean it: it is cleaned here, once.
 rmSync('dist', { recursive: true, force: true });
 
@@ -114,12 +140,13 @@ export default defineConfig([
     entry: Object.fromEntries(vendored.map((name) => [vendorFile(name), requireFromRoot.resolve(name)])),
     noExternal: [/./],
     sourcemap: false,
+    esbuildPlugins: [licensesPlugin()],
   },
   {
     ...commonjs,
     entry: { 'testing/msw-modules': 'src/testing/msw-modules.ts' },
     noExternal: [...vendored, ...bundledPeers],
-    esbuildPlugins: [vendorPlugin('../')],
+    esbuildPlugins: [vendorPlugin('../'), licensesPlugin()],
     sourcemap: false,
     // The HTTP interceptor reads its parser, llhttp.wasm, from beside its own module (import.meta.url): the
     // shim gives the bundle its own URL, and the file is copied beside it.
