@@ -1,7 +1,8 @@
 // npm run bench:import: what `require('m2m-token')` and `import('m2m-token')` add to a process's start-up,
 // measured on the packed tarball. Each sample is a fresh process; the floor is a process loading nothing
-// (bare node), measured in the same interleaved rounds. Reports medians and the difference, and the load
-// time measured inside the process, which is less noisy on a busy machine.
+// (bare node), measured in the same interleaved rounds. Reports medians of the wall time and the difference,
+// and two figures that a busy machine disturbs less: the CPU time of the whole process (user + system) over
+// bare node's, and the load time measured inside the process.
 //
 //   npm run bench:import                               # build, pack, install into .scratch/bench-import, measure
 //   npx node bench/import-time.mjs --consumer <dir>    # an existing install of m2m-token in <dir>; repeat the
@@ -32,18 +33,19 @@ if (consumers.length === 0) {
   execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { ...quiet, cwd: consumers[0] });
 }
 
-// Each load script prints how long the load itself took.
+// Each script prints how long its load took, and the process's CPU time so far.
+const report = "const c = process.cpuUsage(); console.log(JSON.stringify({ inside: performance.now() - t, cpu: (c.user + c.system) / 1000 }));\n";
 const scripts = {
-  'bare.cjs': '',
-  'bare.mjs': '',
-  'require.cjs': "const t = performance.now(); require('m2m-token'); console.log(performance.now() - t);\n",
-  'import.mjs': "const t = performance.now(); await import('m2m-token'); console.log(performance.now() - t);\n",
+  'bare.cjs': `const t = performance.now();\n${report}`,
+  'bare.mjs': `const t = performance.now();\n${report}`,
+  'require.cjs': `const t = performance.now(); require('m2m-token');\n${report}`,
+  'import.mjs': `const t = performance.now(); await import('m2m-token');\n${report}`,
 };
 const runs = [];
 for (const dir of consumers) {
   for (const [file, text] of Object.entries(scripts)) {
     writeFileSync(join(dir, file), text);
-    runs.push({ dir, file, wall: [], inside: [] });
+    runs.push({ dir, file, wall: [], inside: [], cpu: [] });
   }
 }
 
@@ -52,14 +54,15 @@ const run = (r) => {
   const result = spawnSync(node, [r.file], { cwd: r.dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${r.dir}/${r.file} failed: ${result.stderr}`);
-  return { ms, inside: Number(result.stdout) };
+  return { ms, ...JSON.parse(result.stdout) };
 };
 for (const r of runs) run(r); // warm the file system cache
 for (let i = 0; i < rounds; i++) {
   for (const r of runs) {
-    const { ms, inside } = run(r);
+    const { ms, inside, cpu } = run(r);
     r.wall.push(ms);
     r.inside.push(inside);
+    r.cpu.push(cpu);
   }
 }
 
@@ -70,8 +73,10 @@ for (const dir of consumers) {
   const get = (file) => runs.find((r) => r.dir === dir && r.file === file);
   if (consumers.length > 1) console.log(`${dir}:`);
   for (const [label, file, bare] of [["require('m2m-token')", 'require.cjs', 'bare.cjs'], ["import('m2m-token') ", 'import.mjs', 'bare.mjs']]) {
-    const load = median(get(file).wall);
-    const floor = median(get(bare).wall);
-    console.log(`  ${label}: ${load.toFixed(1)} ms, bare node ${floor.toFixed(1)} ms: +${(load - floor).toFixed(1)} ms (in-process ${median(get(file).inside).toFixed(1)} ms)`);
+    const [load, floor] = [median(get(file).wall), median(get(bare).wall)];
+    const cpu = median(get(file).cpu) - median(get(bare).cpu);
+    console.log(
+      `  ${label}: ${load.toFixed(1)} ms, bare node ${floor.toFixed(1)} ms: +${(load - floor).toFixed(1)} ms wall, +${cpu.toFixed(1)} ms CPU, ${median(get(file).inside).toFixed(1)} ms in-process`,
+    );
   }
 }
