@@ -29,6 +29,8 @@ const NODE_22 = '22.19.0';
 const PINNED = { jest: '30.5.2', vitest: '5.1.2', vite: '8.3.8', axios: '1.21.1', undici: '8.13.1' };
 /** Per-test timeout (ms): generous, because the machine may be busy; the tests take well under a second. */
 const TIMEOUT = 20_000;
+/** A runner still going after this long (ms) is stopped and fails, e.g. one kept alive by an open handle. */
+const RUN_TIMEOUT = 180_000;
 const started = performance.now();
 
 const quiet = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
@@ -80,8 +82,9 @@ quiet('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--logle
 const installed = performance.now();
 
 // ---------------------------------------------------------------------------------------------------------
-// The consumer test, one body for every runner. `header` binds: describe, it, beforeAll, afterAll, afterEach,
-// assert, http (node:http), m2m, kit, fetchEntry, axiosEntry, undiciEntry, axios, undici.
+// The consumer test, one body for every runner. Before it, `requires` or `imports` binds assert, http
+// (node:http), m2m, kit, fetchEntry, axiosEntry, undiciEntry, axios and undici, and a runner's line binds
+// describe, it, beforeAll, afterAll and afterEach.
 const body = (runner) => `
 const TENANT = { domain: 'tenant.auth0.com', clientId: 'consumer-app', clientSecret: 'fake-consumer-secret' };
 const API = 'https://api.example.com';
@@ -309,12 +312,14 @@ function passedCount(output) {
 
 function run(bin, args, cwd) {
   return new Promise((done) => {
-    const child = spawn(bin, args, { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' };
+    const child = spawn(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: RUN_TIMEOUT, killSignal: 'SIGKILL' });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     const start = performance.now();
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
+      if (signal) output += `\n(stopped with ${signal} after ${RUN_TIMEOUT / 1000} s)`;
       const passed = passedCount(output);
       done({ ok: code === 0 && passed > 0, passed, output, ms: performance.now() - start });
     });
