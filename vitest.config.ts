@@ -12,6 +12,7 @@ export default defineConfig({
     ],
   },
   test: {
+    // .ts only: examples/app-under-test/app.jest.test.cjs is Jest's, run by `npm run check:consumers`.
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     // Says loudly when the Redis suites are skipped for want of a redis-server.
     globalSetup: ['test/setup/redis.ts'],

@@ -1,5 +1,7 @@
-// Builds, packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch consumer and
-// loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package` (Node 24 via npm).
+// Builds, checks that the CommonJS files never use import() or an empty import.meta (what Jest's CommonJS
+// runtime cannot run), packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch
+// consumer and loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package`
+// (Node 24 via npm). scripts/check-consumers.mjs runs it under Jest, vitest and node:test.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +16,15 @@ const run = (cmd, args, cwd = root) => {
 rmSync(scratch, { recursive: true, force: true });
 mkdirSync(scratch, { recursive: true });
 run('npm', ['run', 'build']);
+const cjsFiles = readdirSync(join(root, 'dist'), { recursive: true }).filter((f) => f.endsWith('.cjs'));
+for (const file of cjsFiles) {
+  const code = readFileSync(join(root, 'dist', file), 'utf8');
+  // esbuild writes `var import_meta = {};` where it could not keep import.meta in CommonJS.
+  for (const [pattern, what] of [[/\bimport\(/, 'import()'], [/\bimport_meta\d* = \{\}/, 'an empty import.meta']]) {
+    if (pattern.test(code)) throw new Error(`dist/${file} uses ${what}: Jest's CommonJS runtime cannot run it`);
+  }
+}
+console.log(`${cjsFiles.length} CommonJS files in dist/, none with import() or an empty import.meta`);
 run('npm', ['pack', '--pack-destination', scratch, '--silent']);
 const tarball = join(scratch, readdirSync(scratch).find((f) => f.endsWith('.tgz')));
 run('npx', ['publint', 'run', tarball, '--strict']);
@@ -62,6 +73,31 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
   if (typeof (await import('m2m-token/redis')).RedisTokenStore !== 'function') throw new Error('import: m2m-token/redis');
   if (typeof createRequire(import.meta.url)('m2m-token/redis').RedisTokenStore !== 'function') throw new Error('require: m2m-token/redis');
   checkTesting(createRequire(import.meta.url)('m2m-token/testing'), 'require');
+  // The kit runs its own copy of msw (dist/testing/msw-modules.cjs); handlers cross between it and the app's msw.
+  {
+    const { http, HttpResponse } = await import('msw');
+    const { defineNetwork, InterceptorSource } = await import('msw/experimental');
+    const { HttpRequestInterceptor } = await import('@mswjs/interceptors/http');
+    const kit = await import('m2m-token/testing');
+    const auth = kit.mockTokenEndpoint({ domain: 'tenant.auth0.com', clientId: 'c', clientSecret: 'fake-secret' });
+    const network = kit.mockNetwork(auth.handlers, http.get('https://api.example.com/own', () => HttpResponse.json({ own: true })));
+    await network.enable();
+    try {
+      const body = await (await fetch('https://api.example.com/own')).json();
+      if (body.own !== true) throw new Error('msw: a handler made with the app msw did not answer in mockNetwork()');
+    } finally {
+      await network.disable();
+    }
+    const own = defineNetwork({ sources: [new InterceptorSource({ interceptors: [new HttpRequestInterceptor()] })], handlers: [...auth.handlers], context: { quiet: true }, onUnhandledFrame: 'error' });
+    await own.enable();
+    try {
+      const client = new esm.TokenClient({ domain: 'tenant.auth0.com', clientId: 'c', clientSecret: 'fake-secret', audience: 'https://api' });
+      const token = await client.getToken().finally(() => client.close());
+      if (token.accessToken.split('.').length !== 3 || auth.requestCount !== 1) throw new Error('msw: the kit handlers did not answer in a network of the app msw');
+    } finally {
+      await own.disable();
+    }
+  }
   // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
   try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {
     if (!(e instanceof esm.TokenClientError) || !(e instanceof esm.ConfigurationError)) throw new Error('brand: instanceof across copies failed');

@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** The npm packages loaded after importing each module in turn (test/helpers/loaded-packages.mjs). */
+const loaded = (...modules: string[]) =>
+  execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.mjs', ...modules], { cwd: root, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as string[]);
 
 it("importing 'm2m-token/testing' works and exports the kit by name", async () => {
   const kit = await import('m2m-token/testing');
@@ -12,11 +18,15 @@ it("importing 'm2m-token/testing' works and exports the kit by name", async () =
   );
 });
 
-it('the kit loads msw, the interceptors and jose; the core entry loads neither msw nor the interceptors', () => {
-  const loaded = (entry: string) =>
-    JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.mjs', entry], { cwd: root, encoding: 'utf8' })) as string[];
-  expect(loaded('src/testing/index.ts')).toEqual(expect.arrayContaining(['msw', '@mswjs/interceptors', 'jose']));
-  const core = loaded('src/index.ts');
+it('the fakes, ManualClock and staticTokenSource load neither msw, the interceptors nor jose; the msw helpers load them on first call', () => {
+  const [fakes, mocks] = loaded('test/fixtures/kit-fakes.ts', 'test/fixtures/kit-mocks.ts');
+  // Only what the core loads: the kit adds nothing until a mock is made.
+  expect(fakes).toEqual([]); // the core loads no package at import (lru-cache comes with the first non-default key)
+  expect(mocks).toEqual(expect.arrayContaining(['msw', '@mswjs/interceptors', 'jose']));
+});
+
+it('the core entry loads neither msw nor the interceptors', () => {
+  const [core] = loaded('src/index.ts');
   for (const name of ['msw', '@mswjs/interceptors']) expect(core).not.toContain(name);
 });
 

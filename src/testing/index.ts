@@ -1,6 +1,8 @@
 /**
- * `m2m-token/testing`: mock tokens in your app's own tests. This entry loads msw (≥ 3, an optional peer
- * dependency: install it as a devDependency); the core entry `m2m-token` never does.
+ * `m2m-token/testing`: mock tokens in your app's own tests. `mockTokenEndpoint`, `mockNetwork` and
+ * `localhostPassthrough` load msw 3, its HTTP interceptor and jose on their first call, from a CommonJS
+ * bundle in the package (see msw-loader.ts). The fakes and `ManualClock` never load them, and the core
+ * entry `m2m-token` never does. Install msw (an optional peer) for its types and your own handlers.
  */
 export { ManualClock } from './clock.js';
 export { FakeTokenSource, staticTokenSource } from './fakes.js';

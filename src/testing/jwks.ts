@@ -1,5 +1,6 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type GenerateKeyPairResult, type JWK, type JWTPayload } from 'jose';
-import { http, HttpResponse, type RequestHandler } from 'msw';
+import type { GenerateKeyPairResult, JWK, JWTPayload } from 'jose';
+import type { RequestHandler } from 'msw';
+import { mswModules } from './msw-loader.js';
 
 const ALG = 'RS256';
 
@@ -33,6 +34,7 @@ export class TestSigningKey {
   /** Signs `payload` as a compact JWT with header `{ alg: 'RS256', typ: 'JWT', kid }`, as Auth0 does. */
   async sign(payload: JWTPayload): Promise<string> {
     const { privateKey, publicJwk } = await this.#load();
+    const { SignJWT } = mswModules();
     return new SignJWT(payload).setProtectedHeader({ alg: ALG, typ: 'JWT', kid: publicJwk.kid! }).sign(privateKey);
   }
 
@@ -49,6 +51,7 @@ export class TestSigningKey {
 }
 
 async function generate(): Promise<KeyPair> {
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair } = mswModules();
   const { privateKey, publicKey } = await generateKeyPair(ALG);
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
@@ -57,5 +60,6 @@ async function generate(): Promise<KeyPair> {
 
 /** msw handler serving the key's JWKS at `url`, so `createRemoteJWKSet(url)` + `jwtVerify` run for real. */
 export function jwksHandler(url: string, key: TestSigningKey): RequestHandler {
+  const { http, HttpResponse } = mswModules();
   return http.get(url, async () => HttpResponse.json(await key.jwks()));
 }

@@ -1,6 +1,6 @@
-import { HttpRequestInterceptor } from '@mswjs/interceptors/http';
-import { http, passthrough, type AnyHandler } from 'msw';
-import { defineNetwork, InterceptorSource, type NetworkApi } from 'msw/experimental';
+import type { AnyHandler } from 'msw';
+import type { InterceptorSource, NetworkApi } from 'msw/experimental';
+import { mswModules } from './msw-loader.js';
 
 /** A request no handler answered: method and URL only (never the body, which may hold a client secret). */
 export interface UnhandledRequest {
@@ -67,6 +67,7 @@ export interface MockNetwork extends NetworkApi<[InterceptorSource]> {
  * ```
  */
 export function mockNetwork(...handlers: (AnyHandler | readonly AnyHandler[])[]): MockNetwork {
+  const { defineNetwork, HttpRequestInterceptor, InterceptorSource } = mswModules();
   const unhandled: UnhandledRequest[] = [];
   const network = defineNetwork({
     sources: [new InterceptorSource({ interceptors: [new HttpRequestInterceptor()] })],
@@ -152,6 +153,7 @@ export function useMockNetwork(network: MockNetwork, hooks: TestHooks, options: 
  * else stays mocked. Add it last, so your own handlers for local URLs still win.
  */
 export function localhostPassthrough(): AnyHandler {
+  const { http, passthrough } = mswModules();
   return http.all(/^https?:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?\//, () => passthrough());
 }
 

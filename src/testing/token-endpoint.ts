@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JWTPayload } from 'jose';
 import type { Clock } from 'm2m-token';
-import { http, HttpResponse, type RequestHandler } from 'msw';
+import type { RequestHandler } from 'msw';
 import { decide, type Decision, type EndpointPolicy, type MockOrganization } from './auth0-rules.js';
 import { jwksHandler, TestSigningKey, type JsonWebKeySet } from './jwks.js';
+import { mswModules } from './msw-loader.js';
 import { parseTokenRequest, type ObservedClientAuthentication, type ParsedTokenRequest } from './parse-token-request.js';
 import { checkReply, oauthErrorStatus, type TokenEndpointReply } from './replies.js';
 
@@ -144,6 +145,7 @@ export class MockTokenEndpoint {
       organizations: options.organizations?.map((o) => (typeof o === 'string' ? { id: o } : { ...o })),
       scopes: options.scopes && [...options.scopes],
     };
+    const { http, HttpResponse } = mswModules();
     this.#key.prepare();
     const metadata = this.#metadata();
     this.handlers = Object.freeze([
@@ -218,6 +220,7 @@ export class MockTokenEndpoint {
   }
 
   #plan(reply: TokenEndpointReply, decision: Decision, receivedAt: number): { status: number; error?: string; respond: () => Response | Promise<Response> } {
+    const { HttpResponse } = mswModules();
     switch (reply.kind) {
       case 'token': {
         if (!decision.ok) return oauthError(decision.status, decision.error, decision.description, decision.basicChallenge);
@@ -242,6 +245,7 @@ export class MockTokenEndpoint {
 
   async #tokenResponse(decision: Decision & { ok: true }, reply: TokenEndpointReply & { kind: 'token' }, receivedAt: number): Promise<Response> {
     const expiresIn = reply.expiresIn ?? this.#expiresIn;
+    const { HttpResponse } = mswModules();
     const accessToken = await this.#key.sign(this.#claims({ ...decision, expiresIn, claims: reply.claims, now: receivedAt }));
     const body = {
       access_token: accessToken,
@@ -311,7 +315,7 @@ function oauthError(status: number, error: string, description: string | undefin
   const body = description === undefined ? { error } : { error, error_description: description };
   // RFC 6749 §5.2: a 401 to a client that used Basic carries a WWW-Authenticate challenge.
   const headers: Record<string, string> = basicChallenge && status === 401 ? { 'www-authenticate': 'Basic realm="token"' } : {};
-  return { status, error, respond: () => HttpResponse.json(body, { status, headers }) };
+  return { status, error, respond: () => mswModules().HttpResponse.json(body, { status, headers }) };
 }
 
 function record(parsed: ParsedTokenRequest, policy: EndpointPolicy, plan: { status: number; error?: string }, receivedAt: number): RecordedTokenRequest {

@@ -1,5 +1,8 @@
-// Prints the npm packages a module loads, as JSON. Run: node --import tsx test/helpers/loaded-packages.mjs <module> [tokenEndpoint]
-// With a token endpoint, it also gets one default token (new TokenClient + getToken + close), as a cold start does.
+// Prints the npm packages loaded so far, as JSON, after importing each module in turn (one line per module).
+// Run: node --import tsx test/helpers/loaded-packages.mjs <module> [<module> | <tokenEndpoint> …]
+// It sees import and require() alike (module.registerHooks covers both). An http(s) URL instead of a module gets one
+// default token from it with the last module's TokenClient (new TokenClient + getToken + close), as a cold start
+// does, then prints a line too.
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -12,11 +15,14 @@ registerHooks({
     return result;
   },
 });
-const entry = await import(pathToFileURL(process.argv[2]).href);
-const tokenEndpoint = process.argv[3];
-if (tokenEndpoint) {
-  const client = new entry.TokenClient({ tokenEndpoint, clientId: 'cold-start-client', clientSecret: 'fake-client-secret' });
-  await client.getToken();
-  await client.close();
+let entry;
+for (const arg of process.argv.slice(2)) {
+  if (/^https?:\/\//.test(arg)) {
+    const client = new entry.TokenClient({ tokenEndpoint: arg, clientId: 'cold-start-client', clientSecret: 'fake-client-secret' });
+    await client.getToken();
+    await client.close();
+  } else {
+    entry = await import(pathToFileURL(arg).href);
+  }
+  console.log(JSON.stringify([...seen].sort()));
 }
-console.log(JSON.stringify([...seen].sort()));
