@@ -8,6 +8,12 @@ export type {
   TokenClientErrorEvent,
   TokenClientOptions,
 } from './options.js';
+export type {
+  AssertionAudience,
+  BasicCredentialEncoding,
+  ClientAssertionClaims,
+  ClientAssertionSigner,
+} from './options.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
 export type { StoredToken, TokenStore, TokenStoreLease } from './stores/token-store.js';

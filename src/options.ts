@@ -3,6 +3,8 @@ import {
   checkMethod,
   chooseMethod,
   resolveAssertionKey,
+  resolveBasicEncoding,
+  type BasicCredentialEncoding,
   type ClientAssertionOptions,
   type ClientAuthentication,
   type Credentials,
@@ -15,6 +17,12 @@ import type { TlsCredentials } from './transport.js';
 import { systemClock, type Clock, type Milliseconds } from './types.js';
 
 export type { ClientAssertionOptions, ClientAuthentication } from './client-auth.js';
+export type {
+  AssertionAudience,
+  BasicCredentialEncoding,
+  ClientAssertionClaims,
+  ClientAssertionSigner,
+} from './client-auth.js';
 export type { TlsCredentials } from './transport.js';
 
 /** Retry policy for transient failures (network errors, 408, 429, 5xx). */
@@ -178,6 +186,13 @@ export interface TokenClientOptions {
   onError?: (event: TokenClientErrorEvent) => void;
   /** Time source, for tests. @default Date.now */
   clock?: Clock;
+  /**
+   * How `client_secret_basic` puts clientId and clientSecret in the `Authorization` header: `'form-urlencoded'`
+   * first, as RFC 6749 §2.3.1 requires, or `'raw'` for servers that do not decode them (they then refuse a secret
+   * with `+`, `%`, `:`, spaces or non-ASCII characters).
+   * @default 'form-urlencoded'
+   */
+  basicCredentialEncoding?: BasicCredentialEncoding | undefined;
 }
 
 export interface ResolvedRetry {
@@ -227,6 +242,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
   'onError', 'clock',
+  'basicCredentialEncoding',
 ]);
 const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
 
@@ -321,8 +337,9 @@ function resolveCredentials(options: TokenClientOptions): Credentials {
   const credentials: Credentials = {
     clientId,
     clientSecret,
-    assertion: resolveAssertionKey(options.clientAssertion),
+    assertion: resolveAssertionKey(options.clientAssertion, clientSecret),
     tls: resolveTls(options.tls),
+    basicEncoding: resolveBasicEncoding(options.basicCredentialEncoding, clientId, clientSecret),
   };
   if (credentials.clientSecret === undefined && credentials.assertion === undefined && !credentials.tls) {
     throw new ConfigurationError('clientSecret', 'is required: give clientSecret, clientAssertion (private_key_jwt) or tls (mTLS)');
