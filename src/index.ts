@@ -13,6 +13,7 @@ export type {
   BasicCredentialEncoding,
   ClientAssertionClaims,
   ClientAssertionSigner,
+  ProxyOption,
 } from './options.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';

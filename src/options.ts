@@ -10,6 +10,7 @@ import {
   type Credentials,
 } from './client-auth.js';
 import { ConfigurationError, type TokenClientError } from './errors.js';
+import { resolveProxy, type ProxyOption, type ProxySettings } from './proxy.js';
 import { isTokenStore, type TokenStore } from './stores/token-store.js';
 import { normalizeTokenParams, type TokenParams } from './token-params.js';
 import type { GetTokenOptions } from './token-source.js';
@@ -23,6 +24,7 @@ export type {
   ClientAssertionClaims,
   ClientAssertionSigner,
 } from './client-auth.js';
+export type { ProxyOption } from './proxy.js';
 export type { TlsCredentials } from './transport.js';
 
 /** Retry policy for transient failures (network errors, 408, 429, 5xx). */
@@ -193,6 +195,13 @@ export interface TokenClientOptions {
    * @default 'form-urlencoded'
    */
   basicCredentialEncoding?: BasicCredentialEncoding | undefined;
+  /**
+   * Forward proxy for the client's own HTTP Agents: `'env'` (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, read at
+   * construction), a proxy URL (`http://user:password@proxy.internal:3128`), or `false` (never). Not together
+   * with `dispatcher`, which decides its own route.
+   * @default `'env'` when Node is told to use the proxy variables (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`), else `false`
+   */
+  proxy?: ProxyOption | undefined;
 }
 
 export interface ResolvedRetry {
@@ -231,6 +240,8 @@ export interface ResolvedOptions {
     dispatcher: Dispatcher | undefined;
     tls: TlsCredentials | undefined;
     userAgent: string | undefined;
+    /** Forward proxies for the client's own Agents (none with a dispatcher). */
+    proxy: ProxySettings | undefined;
   };
   onError: ((event: TokenClientErrorEvent) => void) | undefined;
   clock: Clock;
@@ -242,7 +253,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
   'onError', 'clock',
-  'basicCredentialEncoding',
+  'basicCredentialEncoding', 'proxy',
 ]);
 const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
 
@@ -281,6 +292,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     },
     cache: resolveCache(options.cache, duration(options.storeTimeout, 'storeTimeout', 1_000, { min: 1 })),
     transport: {
+      proxy: resolveProxy(options.proxy, dispatcher !== undefined),
       timeout: duration(options.timeout, 'timeout', 10_000, { min: 1 }),
       totalTimeout: duration(options.totalTimeout, 'totalTimeout', 30_000, { min: 1 }),
       retry: resolveRetry(options.retry),
