@@ -186,11 +186,11 @@ export class OAuthError extends TokenClientError<typeof ErrorCode.OAUTH_ERROR> {
   /** RFC 6749 `error_uri`. */
   readonly errorUri?: string;
 
-  constructor(fields: { status: number; error: string; errorDescription?: string; errorUri?: string; endpoint: string }) {
+  constructor(fields: { status: number; error: string; errorDescription?: string; errorUri?: string; endpoint: string; hint?: string | undefined }) {
     const description = fields.errorDescription ? `: ${fields.errorDescription}` : '';
     super(
       ErrorCode.OAUTH_ERROR,
-      `Token endpoint ${fields.endpoint} refused the request with HTTP ${fields.status} ${fields.error}${description}. ${oauthHint(fields.error)}`,
+      `Token endpoint ${fields.endpoint} refused the request with HTTP ${fields.status} ${fields.error}${description}. ${fields.hint ?? oauthHint(fields.error)}`,
       { endpoint: fields.endpoint },
     );
     this.status = fields.status;

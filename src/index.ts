@@ -20,6 +20,13 @@ export type {
   TokenEndpointOptions,
   UrlEndpointOptions,
 } from './options.js';
+export type {
+  AssertionAudience,
+  BasicCredentialEncoding,
+  ClientAssertionClaims,
+  ClientAssertionSigner,
+  ProxyOption,
+} from './options.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
 export type { StoredToken, TokenStore, TokenStoreLease } from './stores/token-store.js';

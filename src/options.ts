@@ -3,17 +3,27 @@ import {
   checkMethod,
   chooseMethod,
   resolveAssertionKey,
+  resolveBasicEncoding,
+  type BasicCredentialEncoding,
   type ClientAssertionOptions,
   type ClientAuthentication,
   type Credentials,
 } from './client-auth.js';
 import { ConfigurationError, type M2MError } from './errors.js';
+import { resolveProxy, type ProxyOption, type ProxySettings } from './proxy.js';
 import { isTokenStore, type TokenStore } from './stores/token-store.js';
 import { normalizeTokenParams, type TokenParams } from './token-params.js';
 import type { GetTokenOptions } from './token-source.js';
 import { systemClock, type Clock, type Milliseconds } from './types.js';
 
 export type { ClientAssertionOptions, ClientAuthentication } from './client-auth.js';
+export type {
+  AssertionAudience,
+  BasicCredentialEncoding,
+  ClientAssertionClaims,
+  ClientAssertionSigner,
+} from './client-auth.js';
+export type { ProxyOption } from './proxy.js';
 
 /** Retry policy for transient failures (network errors, 408, 429, 5xx). */
 export interface RetryOptions {
@@ -198,6 +208,20 @@ export interface TokenClientBaseOptions {
   onError?: ((event: TokenClientErrorEvent) => void) | undefined;
   /** Time source, for tests. @default Date.now */
   clock?: Clock | undefined;
+  /**
+   * How `client_secret_basic` puts clientId and clientSecret in the `Authorization` header: `'form-urlencoded'`
+   * first, as RFC 6749 §2.3.1 requires, or `'raw'` for servers that do not decode them (they then refuse a secret
+   * with `+`, `%`, `:`, spaces or non-ASCII characters).
+   * @default 'form-urlencoded'
+   */
+  basicCredentialEncoding?: BasicCredentialEncoding | undefined;
+  /**
+   * Forward proxy for the client's own HTTP Agents: `'env'` (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, read at
+   * construction), a proxy URL (`http://user:password@proxy.internal:3128`), or `false` (never). Not together
+   * with `dispatcher`, which decides its own route.
+   * @default `'env'` when Node is told to use the proxy variables (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`), else `false`
+   */
+  proxy?: ProxyOption | undefined;
 }
 
 /** The three ways to say where tokens come from, each documented; exactly one of them is given. */
@@ -351,6 +375,8 @@ export interface ResolvedOptions {
     dispatcher: Dispatcher | undefined;
     tls: TlsCredentials | undefined;
     userAgent: string | undefined;
+    /** Forward proxies for the client's own Agents (none with a dispatcher). */
+    proxy: ProxySettings | undefined;
   };
   onError: ((event: TokenClientErrorEvent) => void) | undefined;
   clock: Clock;
@@ -362,6 +388,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime', 'staleIfError',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
   'onError', 'clock',
+  'basicCredentialEncoding', 'proxy',
 ]);
 const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
 
@@ -401,6 +428,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     staleIfError: resolveStaleIfError(options.staleIfError),
     cache: resolveCache(options.cache, duration(options.storeTimeout, 'storeTimeout', 1_000, { min: 1 })),
     transport: {
+      proxy: resolveProxy(options.proxy, dispatcher !== undefined),
       timeout: duration(options.timeout, 'timeout', 10_000, { min: 1 }),
       totalTimeout: duration(options.totalTimeout, 'totalTimeout', 30_000, { min: 1 }),
       retry: resolveRetry(options.retry),
@@ -457,8 +485,9 @@ function resolveCredentials(options: TokenClientOptions): Credentials {
   const credentials: Credentials = {
     clientId,
     clientSecret,
-    assertion: resolveAssertionKey(options.clientAssertion),
+    assertion: resolveAssertionKey(options.clientAssertion, clientSecret),
     tls: resolveTls(options.tls),
+    basicEncoding: resolveBasicEncoding(options.basicCredentialEncoding, clientId, clientSecret),
   };
   if (credentials.clientSecret === undefined && credentials.assertion === undefined && !credentials.tls) {
     throw new ConfigurationError('clientSecret', 'is required: give clientSecret, clientAssertion (private_key_jwt) or tls (mTLS)');

@@ -1,7 +1,7 @@
 import type { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
-import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
+import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
 import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
@@ -252,18 +252,19 @@ export class TokenClient implements TokenSource {
     return this.#endpointFor(url, method, metadata.issuer);
   }
 
-  #endpointFor(url: URL, method: ClientAuthentication, assertionAudience: string): EndpointInfo {
+  #endpointFor(url: URL, method: ClientAuthentication, issuer: string): EndpointInfo {
     const o = this.#options;
     return {
       url,
       method,
-      assertionAudience,
+      assertionAudience: assertionAudience(o.credentials, issuer, url),
       auth: fixedAuthParts(method, o.credentials),
       responseContext: {
         endpoint: url.origin,
         allowedTokenTypes: o.allowedTokenTypes,
         defaultLifetime: o.expiry.defaultLifetime,
         secrets: [o.credentials.clientSecret],
+        refusalHint: refusalHint(method, o.credentials, issuer, url),
       },
     };
   }

@@ -19,6 +19,11 @@ export interface ResponseContext {
   defaultLifetime: Milliseconds;
   /** Values to scrub from anything the server echoes back (the client secret). */
   secrets: readonly (string | undefined)[];
+  /**
+   * What to check when the server refuses the client's credentials (`invalid_client`, or a 401/403 without an
+   * OAuth body): for an assertion, its `aud` and the option that changes it. Never a secret.
+   */
+  refusalHint?: (() => string) | undefined;
 }
 
 /** Visible ASCII only (RFC 7230 VCHAR): what a `Bearer` credential may hold, and what a header can carry. */
@@ -74,25 +79,33 @@ function errorForStatus(response: HttpResponse, ctx: ResponseContext): Error {
     hint = 'the server does not support this request (not retried: it would answer the same); check the token endpoint URL';
   } else if (status === 408 || status === 429 || status >= 500) {
     hint = 'the server is failing or overloaded (a transient failure: retried as the retry option allows)';
+  } else if (status === 401 || status === 403) {
+    // Servers such as glewlwyd refuse bad client credentials with a bare 401/403: that is the likely cause.
+    const credentials = ctx.refusalHint?.() ?? 'Check clientId, the client secret, key or certificate, and clientAuthentication.';
+    hint = `the server refused the request without an OAuth error body, most likely because of the client's credentials. ${credentials} If they are right, check the endpoint URL and any proxy in front of it`;
+  } else if (status === 407) {
+    hint = 'a proxy between this client and the endpoint wants credentials; check the user and password in the proxy URL (the proxy option, or HTTP_PROXY / HTTPS_PROXY)';
   } else {
     hint = 'the server did not send an OAuth error body; check the endpoint and any proxy in front of it';
   }
   return new TokenResponseError(
     ErrorCode.HTTP_STATUS,
     status,
-    `Token endpoint ${ctx.endpoint} answered HTTP ${status} (${contentType}): ${hint}.`,
+    `Token endpoint ${ctx.endpoint} answered HTTP ${status} (${contentType}): ${hint.replace(/\.$/, '')}.`,
     { endpoint: ctx.endpoint },
   );
 }
 
 function oauthError(status: number, body: Record<string, unknown>, ctx: ResponseContext): OAuthError {
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? redact(v, ctx.secrets).slice(0, 1000) : undefined);
+  const error = text(body.error) ?? 'unknown_error';
   return new OAuthError({
     status,
-    error: text(body.error) ?? 'unknown_error',
+    error,
     errorDescription: text(body.error_description),
     errorUri: text(body.error_uri),
     endpoint: ctx.endpoint,
+    hint: error === 'invalid_client' ? ctx.refusalHint?.() : undefined,
   });
 }
 

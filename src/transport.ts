@@ -5,6 +5,7 @@ import { header, type HttpResponse } from './token-response.js';
 import { AttemptTimer, TIMED_OUT } from './attempt-timer.js';
 import { exchange } from './exchange.js';
 import { HttpAgents, httpExchange } from './http-exchange.js';
+import type { ProxySettings } from './proxy.js';
 import type { Clock, Milliseconds } from './types.js';
 
 // Loaded with the first request, like undici: import time matters in serverless functions.
@@ -28,6 +29,8 @@ export function unexpectedError(cause: unknown): TokenClientError {
 const PERMANENT_NETWORK_CODES = new Set([
   // undici (a dispatcher the user gave) refusing the request itself: destroyed, closed, or too old for its handler API.
   'UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED', 'UND_ERR_NOT_SUPPORTED',
+  // A proxy that wants other credentials will want them next time too.
+  'ERR_PROXY_AUTHENTICATION_REQUIRED',
   'ENOTFOUND', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT',
   'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED',
@@ -49,6 +52,8 @@ export interface TransportConfig {
   dispatcher: Dispatcher | undefined;
   /** Client certificate and key for mutual TLS (RFC 8705), given to the https Agent the transport owns. */
   tls: TlsCredentials | undefined;
+  /** Forward proxies for the transport's own Agents (`proxy` option, or the environment); not for a dispatcher. */
+  proxy?: ProxySettings | undefined;
   clock: Clock;
 }
 
@@ -82,7 +87,7 @@ export class Transport {
 
   constructor(config: TransportConfig) {
     this.#config = config;
-    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls);
+    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls, config.proxy, config.timeout);
   }
 
   /**
@@ -194,7 +199,9 @@ export class Transport {
         throw error;
       }
       if (failure instanceof TokenClientError) throw failure;
-      throw networkError(sanitized(failure, request.secrets), endpoint, label);
+      const proxy = this.#agents?.proxyFor(request.url);
+      const secrets = proxy ? [...(request.secrets ?? []), ...this.#agents!.secrets] : request.secrets;
+      throw networkError(sanitized(failure, secrets), endpoint, proxy ? `${label} through proxy ${proxy.origin}` : label);
     } finally {
       this.#timer.delete(inFlight);
     }
@@ -220,7 +227,7 @@ const deadlineErrors = new WeakSet<TokenClientError>();
 const isDeadline = (error: TokenClientError) => deadlineErrors.has(error);
 
 /** Fields of a network error worth keeping (all primitives); everything else on it is dropped. */
-const KEPT_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname', 'reason'] as const;
+const KEPT_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname', 'reason', 'statusCode'] as const;
 const MAX_CAUSE_DEPTH = 4;
 
 /**
@@ -251,13 +258,13 @@ function sanitized(error: unknown, secrets: readonly string[] = [], depth = 0): 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function networkError(error: unknown, endpoint: string, label: string): TokenRequestError {
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
   const detail = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
-  return new TokenRequestError(
-    ErrorCode.NETWORK_ERROR,
-    `Could not reach ${label} (${detail}); check the host name, the network, any proxy (dispatcher option) and TLS.`,
-    { endpoint, cause: error },
-  );
+  const advice =
+    code === 'ERR_PROXY_AUTHENTICATION_REQUIRED' ? 'the proxy answered 407: check the user and password in the proxy URL (proxy option, HTTPS_PROXY or HTTP_PROXY)'
+    : code === 'ERR_PROXY_TUNNEL' ? `the proxy refused the tunnel with HTTP ${String(statusCode)}: check that it allows CONNECT to this host and port, or exempt the host with NO_PROXY`
+    : 'check the host name, the network, any proxy (proxy or dispatcher option, HTTPS_PROXY / NO_PROXY) and TLS';
+  return new TokenRequestError(ErrorCode.NETWORK_ERROR, `Could not reach ${label} (${detail}); ${advice}.`, { endpoint, cause: error });
 }
 
 function tooLargeError(status: number, endpoint: string, label: string): TokenResponseError {
