@@ -130,9 +130,6 @@ export class RedisTokenStore implements TokenStore {
     const listener = this.#notifications.listen(names.channel);
     try {
       const { state, error } = await settleBefore(listener.subscribed, deadline);
-      // A value that cannot be used (too large, altered, not a token) is no reason to stop waiting: the lease
-      // holder's token replaces it. If none comes, the wait ends with its error, so it is reported.
-      let unusable: UnusableValueError | undefined;
       for (;;) {
         // close() wakes the waiters: they give up rather than use a closed store.
         if (this.#closed) return undefined;
@@ -140,8 +137,9 @@ export class RedisTokenStore implements TokenStore {
           const token = await this.get(key);
           if (token !== undefined) return token;
         } catch (failure) {
+          // A value that cannot be used (too large, altered, not a token) is no reason to stop waiting: the
+          // lease holder's token replaces it. (The client's own read before the wait reported it.)
           if (!(failure instanceof UnusableValueError)) throw failure;
-          unusable = failure;
         }
         const left = deadline - performance.now();
         if (left <= 0) break;
@@ -153,7 +151,6 @@ export class RedisTokenStore implements TokenStore {
         const message = `RedisTokenStore: subscribing to the pub/sub channel ${why}, so the wait polled instead.`;
         throw new Error(message, error === undefined ? undefined : { cause: error });
       }
-      if (unusable) throw unusable;
       return undefined;
     } finally {
       listener.close();
