@@ -90,8 +90,8 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Stores the token encrypted under the newest key until `ttl` ms from now (at most {@link MAX_STORED_TTL}), and
-   * wakes the waiters, in one script.
+   * Stores the token encrypted under the newest key until `ttl` ms from now (at most 30 days), and wakes the
+   * waiters, in one script. Throws, writing nothing, when the encrypted value would be over 64 KiB.
    */
   async set(key: string, token: StoredToken, ttl: Milliseconds): Promise<void> {
     const names = this.#names(key);
@@ -121,8 +121,9 @@ export class RedisTokenStore implements TokenStore {
 
   /**
    * Resolves with the token once the lease holder stores it, or `undefined` after `timeout` ms. Subscribes before
-   * checking, so a token stored in between is either seen by the check or announced to the subscription. If the
-   * subscription cannot be made it polls, and then throws, so the failure is reported.
+   * checking, so a token stored in between is either seen by the check or announced to the subscription. Until the
+   * subscription is confirmed it polls; it throws (so the failure is reported) when the subscription failed, or was
+   * still unconfirmed 5 s after it was asked for. A stored value that cannot be used does not end the wait.
    */
   async waitForToken(key: string, timeout: Milliseconds): Promise<StoredToken | undefined> {
     const names = this.#names(key);
