@@ -151,7 +151,7 @@ describeRedis.each(CLIENT_KINDS)('a fleet sharing a RedisTokenStore on a Redis C
     }
     // Short-lived tokens: every process goes back to the store about twice a second, through the failover.
     tokens.respond((_req, res, i) => json(res, 200, { access_token: `steady-${i}`, token_type: 'Bearer', expires_in: 1 }));
-    await fleet.prepare(worker(client, { steady: { for: 9_000, every: 20 } }, { expiryLeeway: 100 }));
+    await fleet.prepare(worker(client, { steady: { for: 7_000, every: 20 } }, { expiryLeeway: 100 }));
     fleet.go();
     killed = await entryPrimary();
     await cluster.kill(killed);
