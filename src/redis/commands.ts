@@ -162,7 +162,7 @@ interface NodeRedis {
   masters?: unknown;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  duplicate(overrides?: object): unknown;
+  duplicate(overrides: object): unknown;
 }
 
 function nodeRedis(redis: NodeRedis): RedisCommands {
@@ -177,7 +177,9 @@ function nodeRedis(redis: NodeRedis): RedisCommands {
       // Same settings as the user's client; a client fails fast while disconnected instead of queueing. (A
       // cluster keeps its per-node defaults: overriding `defaults` would drop the user's, such as credentials.)
       // node-redis subscribes again by itself after a reconnect, and follows shard channels across a failover.
-      const connection = (cluster ? redis.duplicate() : redis.duplicate({ disableOfflineQueue: true })) as NodeConnection;
+      // A cluster duplicate only learns the topology on connect (minimizeConnections): it opens a connection per
+      // shard when a channel of that shard is first subscribed to, not one per primary up front.
+      const connection = (cluster ? redis.duplicate({ minimizeConnections: true }) : redis.duplicate({ disableOfflineQueue: true })) as NodeConnection;
       connection.on('error', noop);
       const listener: Listener = (_message, channel) => onMessage(String(channel));
       let closed = false;
