@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Credentials } from './client-auth.js';
 import type { TlsCredentials } from './transport.js';
 
@@ -28,11 +29,20 @@ export function credentialFingerprint(credentials: Credentials, tls: TlsCredenti
   };
   part('client_id', credentials.clientId);
   part('client_secret', credentials.clientSecret);
-  // The private key, not the public one: the public key is public, so it would bind nothing.
-  part('assertion_key', credentials.assertion?.key.export({ type: 'pkcs8', format: 'der' }));
+  part('assertion_key', credentials.assertion && assertionKeyBytes(credentials.assertion.key));
   part('tls_cert', tls === undefined ? undefined : pem(tls.cert));
   part('tls_key', tls === undefined ? undefined : privateKeyBytes(tls));
   return hmac.digest('base64url');
+}
+
+/** The private key, not the public one: the public key is public, so it would bind nothing. */
+function assertionKeyBytes(key: KeyObject): Buffer {
+  try {
+    return key.export({ type: 'pkcs8', format: 'der' });
+  } catch {
+    // A key Node will not export (none today): bound to its public half, which still tells clients apart.
+    return Buffer.concat([Buffer.from('public\0'), process.getBuiltinModule('node:crypto').createPublicKey(key).export({ type: 'spki', format: 'der' })]);
+  }
 }
 
 function pem(value: string | Buffer): Buffer {
