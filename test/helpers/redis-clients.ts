@@ -53,8 +53,6 @@ export async function connectClient(kind: ClientKind, target: RedisTarget, tunin
             enableOfflineQueue: offlineQueue,
             redisOptions: common,
             ...(tuning.keyPrefix !== undefined && { keyPrefix: tuning.keyPrefix }),
-            // Reconnect to a node that went away (the default relies on MOVED alone); keeps failovers short.
-            clusterNodeRetryStrategy: () => 100,
           } satisfies ClusterOptions)
         : new Redis({ host: '127.0.0.1', port: target.port, enableOfflineQueue: offlineQueue, ...common });
     redis.on('error', noop);
