@@ -2,6 +2,7 @@ import type { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
+import { credentialFingerprint } from './credential-fingerprint.js';
 import { Discovery } from './discovery.js';
 import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
@@ -99,7 +100,8 @@ export class TokenClient implements TokenSource {
     } else {
       this.#staticEndpoint = this.#endpointFor(o.endpoint.url, o.clientAuthentication!, o.endpoint.assertionAudience);
     }
-    this.#shared = o.cache.store && new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event));
+    this.#shared = o.cache.store &&
+      new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event), credentialFingerprint(o.credentials, o.transport.tls));
   }
 
   /**

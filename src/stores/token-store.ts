@@ -18,9 +18,10 @@ export interface TokenStoreLease {
 }
 
 /**
- * A shared token cache behind the in-memory one (e.g. Redis for a fleet). Keys are opaque strings; a store
- * that puts them somewhere others can read should hash them. Every call may fail or hang: the client bounds
- * it with `storeTimeout`, reports the failure through `onError` and treats it as a miss.
+ * A shared token cache behind the in-memory one (e.g. Redis for a fleet). Keys are opaque strings that include
+ * a one-way fingerprint of the client's credential, so only clients with the same credential share an entry; a
+ * store that puts them somewhere others can read should still hash them. Every call may fail or hang: the client
+ * bounds it with `storeTimeout`, reports the failure through `onError` and treats it as a miss.
  */
 export interface TokenStore {
   get(key: string): Promise<StoredToken | undefined>;
