@@ -7,7 +7,7 @@ import { ErrorCode, TokenClient, TokenClientError, type Token, type TokenClientO
 import { ManualClock } from '../helpers/clock.js';
 import { renderAll } from '../helpers/renderings.js';
 import { T0 } from './arbitraries.js';
-import { basicCredentials, formEncode, renderBody, renderHeaders, uriEncode, type FuzzCase } from './model.js';
+import { basicCredentials, formEncode, renderBody, renderHeaders, renderText, uriEncode, type FuzzCase } from './model.js';
 import { AUTH_SCHEME, CLASS_OF, expectedRetryAfter, first, HEADER_SAFE, httpDate, type Code, type SeenResponse } from './oracle.js';
 import {
   CLIENT_ID,
@@ -174,6 +174,7 @@ export async function runCase(c: FuzzCase, mode: { probe?: boolean } = {}): Prom
   // -- the README's answer
   const outcome = results[0]!;
   let modelled = false;
+  const tight = c.exchanges.some((e) => e.kind === 'hang');
   oracle: try {
     let tokenUrl: URL | undefined = c.discovery ? undefined : new URL(`${origin}/oauth/token`);
     let methods: string[] = [c.method ?? 'client_secret_post'];
@@ -184,12 +185,12 @@ export async function runCase(c: FuzzCase, mode: { probe?: boolean } = {}): Prom
         const v = { secret: c.secret, token: c.token, clientId: CLIENT_ID, requestBody: '', authorization: undefined };
         const { model, body } = docResponse(c.discovery!.docs[location]!, issuer!, origin, other, v);
         const list = renderHeaders(model.headers, v);
-        const seen = c.transport === 'loopback' ? loopbackSeen(model.status, loopbackHeaderList(list), body) : { status: model.status, headers: headerObject(list), body: roundTrip(body) };
+        const seen = c.transport === 'loopback' ? loopbackSeen(model.status, loopbackHeaderList(list), body, 'X') : { status: model.status, headers: headerObject(list), body: roundTrip(body) };
         if (!seen) throw new Unmodelled('document not modelled');
         return seen;
       };
       const possibles = simulateDiscovery(c, issuer!, seenDoc);
-      checkDiscovery(possibles, gets, outcome, posts, flag);
+      checkDiscovery(possibles, gets, outcome, posts, tight, flag);
       modelled = true;
       const oks = possibles.flatMap((p) => (p.result.ok ? [p.result] : []));
       if (oks.length > 0 && posts.length > 0) {
@@ -208,9 +209,11 @@ export async function runCase(c: FuzzCase, mode: { probe?: boolean } = {}): Prom
       defaultLifetime: DEFAULT_LIFETIME,
       maxRetryAfter: MAX_RETRY_AFTER,
       now: T0,
-      seen: (k) => (k < posts.length ? posts[k]!.seen : simulatedSeen(c, k, posts)),
+      seen: (k) => (k < posts.length ? posts[k]!.seen : c.exchanges[Math.min(k, c.exchanges.length - 1)]!.kind === 'response' ? simulatedSeen(c, k, posts) : undefined),
+      // On loopback, a response cut short is only what the model says if node:http parses its head as written.
+      clean: (k) => c.transport === 'dispatcher' || simulatedSeen(c, k, posts) !== undefined,
       declared: (k) => (k < posts.length ? posts[k]!.declared : posts.at(-1)?.declared ?? 0),
-      tight: c.exchanges.some((e) => e.kind === 'hang'),
+      tight,
     });
     compareOutcome(possibles, outcome, posts, flag);
     modelled = true;
@@ -294,9 +297,11 @@ function sameUrl(url: URL, recorded: string): boolean {
   return `${url.origin}${url.pathname}${url.search}` === recorded;
 }
 
-function checkDiscovery(possibles: DiscoveryPossible[], gets: Delivered[], outcome: Settled, posts: Delivered[], flag: (k: string, d: string) => void): void {
+function checkDiscovery(possibles: DiscoveryPossible[], gets: Delivered[], outcome: Settled, posts: Delivered[], tight: boolean, flag: (k: string, d: string) => void): void {
   const count: [number, number] = [gets.filter((g) => g.location === 0).length, gets.filter((g) => g.location === 1).length];
   const code = outcome.ok ? undefined : (outcome.error as { code?: string } | null)?.code;
+  // Timeouts of tens of ms (a case that hangs later): on a loaded machine a document request may time out and be retried.
+  if (tight && (code === ErrorCode.TIMEOUT || count[0] > 1 || count[1] > 1)) return;
   const fits = possibles.filter((p) => {
     if (p.gets[0] !== count[0] || p.gets[1] !== count[1]) return false;
     if (p.result.ok) return posts.length > 0;
@@ -333,15 +338,20 @@ function checkRequests(c: FuzzCase, posts: Delivered[], url: URL | undefined, me
   }
 }
 
-/** The response a further attempt would get, rendered as the server would (with the last request's echoes). */
+/**
+ * The response the k-th attempt would get, rendered as the server would (with the request's echoes, or the last
+ * request's for an attempt not made), whatever the exchange's kind; undefined when node:http would not hand it over
+ * as written (loopback).
+ */
 function simulatedSeen(c: FuzzCase, k: number, posts: Delivered[]): SeenResponse | undefined {
   const ex = c.exchanges[Math.min(k, c.exchanges.length - 1)]!;
-  if (ex.kind !== 'response') return undefined;
-  const last = posts.at(-1);
-  const v = { secret: c.secret, token: c.token, clientId: CLIENT_ID, requestBody: last?.request.body ?? '', authorization: last?.request.headers.authorization };
+  const request = (posts[k] ?? posts.at(-1))?.request;
+  const v = { secret: c.secret, token: c.token, clientId: CLIENT_ID, requestBody: request?.body ?? '', authorization: request?.headers.authorization };
   const list = renderHeaders(ex.response.headers, v);
   const body = renderBody(ex.response.body, v);
-  return c.transport === 'loopback' ? loopbackSeen(ex.response.status, loopbackHeaderList(list), body) : { status: ex.response.status, headers: headerObject(list), body: roundTrip(body) };
+  return c.transport === 'loopback'
+    ? loopbackSeen(ex.response.status, loopbackHeaderList(list), body, renderText(ex.response.statusText, v))
+    : { status: ex.response.status, headers: headerObject(list), body: roundTrip(body) };
 }
 
 function describePossible(p: Possible): string {

@@ -438,7 +438,7 @@ export class LoopbackServer implements CaseServer {
     const bodyText = renderBody(r.body, v);
     const bytes = Buffer.from(bodyText, 'utf8');
     const framing = exchange.delivery.mode === 'sync' ? 'length' : exchange.delivery.mode === 'micro' ? 'chunked' : 'close';
-    const seen = exchange.kind === 'response' ? loopbackSeen(r.status, list, bodyText) : undefined;
+    const seen = exchange.kind === 'response' ? loopbackSeen(r.status, list, bodyText, renderText(r.statusText, v)) : undefined;
     this.delivered.push({ request, exchange, seen, kind, location, sentStatus: r.status, sentBody: bodyText, declared: 0 });
 
     if (exchange.kind === 'error' && exchange.stage !== 'mid-body') {
@@ -482,15 +482,15 @@ export function loopbackHeaderList(list: [string, string | string[]][]): [string
 }
 
 /** What the client sees of a loopback response, when node:http hands it over as written; else undefined. */
-export function loopbackSeen(status: number, list: [string, string | string[]][], body: string): SeenResponse | undefined {
-  return isCleanForNode(status, list) ? { status, headers: nodeHeaders(list), body: roundTrip(body) } : undefined;
+export function loopbackSeen(status: number, list: [string, string | string[]][], body: string, statusText = ''): SeenResponse | undefined {
+  return isCleanForNode(status, list, statusText) ? { status, headers: nodeHeaders(list), body: roundTrip(body) } : undefined;
 }
 
 /** A response node:http hands over as it was written: a final status with a body, one value per header. */
-function isCleanForNode(status: number, list: [string, string | string[]][]): boolean {
+function isCleanForNode(status: number, list: [string, string | string[]][], statusText: string): boolean {
   if (status < 200 || status > 599 || status === 204 || status === 205 || status === 304) return false;
-  // node:http refuses a header section over 16 KiB (HPE_HEADER_OVERFLOW).
-  if (list.reduce((n, [name, value]) => n + name.length + String(value).length + 4, 0) > 12_000) return false;
+  // node:http refuses a header section over 16 KiB (HPE_HEADER_OVERFLOW), status line included.
+  if (list.reduce((n, [name, value]) => n + name.length + String(value).length + 4, statusText.length) > 12_000) return false;
   const names = new Set<string>();
   for (const [name, value] of list) {
     if (names.has(name) || Array.isArray(value)) return false;
