@@ -133,6 +133,17 @@ describe('Token renderings (README: a Token never shows the secret or the access
   });
 });
 
+describe('token types compared case-insensitively (README), but only in ASCII', () => {
+  it('a token_type with a KELVIN SIGN that lowercases to an allowed type does not become a tokenType a header cannot carry', async () => {
+    const { server, client } = await setup({ allowedTokenTypes: ['pop-key'], retry: false });
+    server.respond((_req, res) => json(res, 200, { access_token: 'at-1', token_type: 'POP-\u212aEY', expires_in: 60 }));
+    const outcome = await client.getToken().then((t) => t, (e: unknown) => e);
+    // Refused as unsupported, or accepted with a tokenType that is an RFC 7230 token (it precedes the credentials).
+    if (outcome instanceof Error) expect(outcome).toMatchObject({ code: ErrorCode.TOKEN_TYPE_UNSUPPORTED });
+    else expect((outcome as Token).tokenType).toMatch(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
+  });
+});
+
 describe('lifetimes that overflow', () => {
   it.each([
     ['expires_in: 1e308', { access_token: 'at-1', token_type: 'Bearer', expires_in: 1e308 }],
@@ -252,6 +263,17 @@ describe('a dispatcher error object whose getters throw (a broken dependency)', 
 });
 
 describe('a 1–3 character secret redacting the error code', () => {
+  it('ERR_TLS_CERT_ALTNAME_INVALID stays final (not retried) when the secret is "L"', async () => {
+    let dispatches = 0;
+    const dispatcher = failingDispatcher(() => {
+      dispatches += 1;
+      return Object.assign(new Error('Hostname/IP does not match certificate\'s altnames'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    });
+    const { client } = await setup({ clientSecret: 'L', dispatcher, retry: { retries: 2, baseDelay: 1, maxDelay: 1 } });
+    expect(await fail(client.getToken())).toMatchObject({ code: ErrorCode.NETWORK_ERROR, attempts: 1 });
+    expect(dispatches).toBe(1);
+  });
+
   it('ENOTFOUND stays ENOTFOUND (not retried) when the secret is "N"', async () => {
     let dispatches = 0;
     const dispatcher = failingDispatcher(() => {
