@@ -215,7 +215,8 @@ export async function runCase(c: FuzzCase, mode: { probe?: boolean } = {}): Prom
       declared: (k) => (k < posts.length ? posts[k]!.declared : posts.at(-1)?.declared ?? 0),
       tight,
     });
-    compareOutcome(possibles, outcome, posts, flag);
+    // On loopback with timeouts of tens of ms, an attempt may time out before its request reaches the server.
+    compareOutcome(possibles, outcome, posts, tight && c.transport === 'loopback', flag);
     modelled = true;
   } catch (error) {
     if (!(error instanceof Unmodelled)) throw error;
@@ -360,9 +361,9 @@ function describePossible(p: Possible): string {
   return `${what} after ${p.attempts[0] === p.attempts[1] ? p.attempts[0] : `${p.attempts[0]}–${p.attempts[1]}`} requests`;
 }
 
-function compareOutcome(possibles: Possible[], outcome: Settled, posts: Delivered[], flag: (k: string, d: string) => void): void {
+function compareOutcome(possibles: Possible[], outcome: Settled, posts: Delivered[], uncounted: boolean, flag: (k: string, d: string) => void): void {
   const n = posts.length;
-  const inRange = (p: Possible) => n >= p.attempts[0] && n <= p.attempts[1];
+  const inRange = (p: Possible) => uncounted || (n >= p.attempts[0] && n <= p.attempts[1]);
   const fitsOutcome = (p: Possible) => {
     const e = p.expected;
     if (outcome.ok) {
@@ -393,7 +394,7 @@ function compareOutcome(possibles: Possible[], outcome: Settled, posts: Delivere
   }
   if (outcome.ok) return;
   const error = outcome.error as { attempts?: unknown; retryAfter?: unknown };
-  if (error.attempts !== n) flag('error.attempts is not the number of requests sent', `attempts ${String(error.attempts)}, requests ${n}`);
+  if (uncounted ? typeof error.attempts !== 'number' || error.attempts < n : error.attempts !== n) flag('error.attempts is not the number of requests sent', `attempts ${String(error.attempts)}, requests ${n}`);
   // Only an error made from a response read whole says what that response asked for.
   const fromResponse = new Set<string>([ErrorCode.OAUTH_ERROR, ErrorCode.HTTP_STATUS, ErrorCode.RESPONSE_NOT_JSON, ErrorCode.RESPONSE_MALFORMED_JSON, ErrorCode.RESPONSE_INVALID, ErrorCode.TOKEN_TYPE_UNSUPPORTED]);
   const decided = counted.find((p) => p.expected.kind === 'error' && fromResponse.has(p.expected.code) && p.decidedBy !== undefined && posts[p.decidedBy]?.seen !== undefined);
@@ -457,10 +458,10 @@ function findLeaks(c: FuzzCase, results: Settled[], delivered: Delivered[]): Lea
   // Signed client assertions (client_secret_jwt) are secrets too.
   const assertions = delivered.flatMap((d) => formOf(d.request.body).getAll('client_assertion'));
   const tokenKnown = delivered.some((d) => {
-    // A response the client read whole (not one cut short by an error or a hang).
-    if (d.kind !== 'token' || d.exchange.kind !== 'response' || d.sentStatus < 200 || d.sentStatus > 299) return false;
+    // A response the client read whole, as it read it (not one cut short by an error or a hang).
+    if (d.kind !== 'token' || d.exchange.kind !== 'response' || d.seen === undefined || d.seen.status < 200 || d.seen.status > 299) return false;
     try {
-      return (JSON.parse(d.sentBody) as { access_token?: unknown } | null)?.access_token === c.token;
+      return (JSON.parse(d.seen.body) as { access_token?: unknown } | null)?.access_token === c.token;
     } catch {
       return false;
     }
