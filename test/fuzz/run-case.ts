@@ -477,10 +477,13 @@ function findLeaks(c: FuzzCase, results: Settled[], delivered: Delivered[]): Lea
   const value = r.ok ? r.value : r.error;
   const where = r.ok ? 'Token' : `${(r.error as { code?: unknown } | null)?.code ?? 'error'}`;
   const renderings = renderAll(value);
+  // A value that is part of the redaction marker itself (a secret "REDACTED") is looked for outside the markers.
+  const unmarked = renderings.map((x) => ({ how: x.how, text: x.text.split('[REDACTED]').join('\u0000') }));
+  const search = (needle: string) => ('[REDACTED]'.includes(needle) ? unmarked : renderings);
   for (const { what, needles, short } of checks) {
     let found = false;
     for (const needle of needles) {
-      const hit = renderings.find((x) => x.text.includes(needle));
+      const hit = search(needle).find((x) => x.text.includes(needle));
       if (hit) {
         found = true;
         const at = hit.text.indexOf(needle);
@@ -492,7 +495,7 @@ function findLeaks(c: FuzzCase, results: Settled[], delivered: Delivered[]): Lea
     if (!found && what === 'client secret' && c.secret.length >= 16) {
       for (let i = 0; i + 16 <= c.secret.length && !found; i += 4) {
         const fragment = c.secret.slice(i, i + 16);
-        const hit = renderings.find((x) => x.text.includes(fragment));
+        const hit = search(fragment).find((x) => x.text.includes(fragment));
         if (hit) {
           found = true;
           leaks.push({ kind: `leak: 16+ characters of the client secret in ${where} (${hit.how.replace(/#\d+|\[\d+\]/g, '')})`, detail: `fragment ${JSON.stringify(fragment)} of a ${c.secret.length}-character secret in ${JSON.stringify(hit.text.slice(0, 300))}`, needle: fragment });
