@@ -336,35 +336,36 @@ describe(`fault matrix (${CALLERS} concurrent callers each, client in a child pr
       expect(server.requests).toHaveLength(1);
     });
 
-    it('while waiting for the response headers: M2M_ABORTED at 50 ms; one request', async () => {
-      const server = await serve((_req, res, n, later) => later(() => token(res, n), 400));
-      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, abort: 50, followUp: true }, 15_000), 50);
+    // Aborts come 250 ms in (400 ms in the backoff): time enough to reach that stage even on a loaded machine.
+    it('while waiting for the response headers: M2M_ABORTED at 250 ms; one request', async () => {
+      const server = await serve((_req, res, n, later) => later(() => token(res, n), 700));
+      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, abort: 250, followUp: true }, 15_000), 250);
       expect(codes(report)).toEqual([ErrorCode.ABORTED]);
       expect(report.followUp).toMatchObject({ ok: true });
       expect(server.requests).toHaveLength(1);
     });
 
-    it('in the middle of the body: M2M_ABORTED at 50 ms; one request', async () => {
+    it('in the middle of the body: M2M_ABORTED at 250 ms; one request', async () => {
       const server = await serve((_req, res, _n, later) => {
         const body = JSON.stringify({ access_token: 'at-body', token_type: 'Bearer', expires_in: 3600 });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
         res.write(body.slice(0, 10));
-        later(() => res.end(body.slice(10)), 400);
+        later(() => res.end(body.slice(10)), 700);
       });
-      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, abort: 50, followUp: true }, 15_000), 50);
+      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, abort: 250, followUp: true }, 15_000), 250);
       expect(codes(report)).toEqual([ErrorCode.ABORTED]);
       expect(report.followUp).toMatchObject({ ok: true });
       expect(server.requests).toHaveLength(1);
     });
 
-    it('during the backoff wait (Retry-After 400 ms): M2M_ABORTED at 100 ms; the retry still happens once', async () => {
+    it('during the backoff wait (Retry-After 1 s): M2M_ABORTED at 400 ms; the retry still happens once', async () => {
       const server = await serve((_req, res, n) => {
         if (n === 1) {
           res.writeHead(503, { 'retry-after': new Date(T0).toUTCString() });
           res.end();
         } else token(res, n);
       });
-      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, clockAt: T0 - 400, abort: 100, followUp: true }, 15_000), 100);
+      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, clockAt: T0 - 1_000, abort: 400, followUp: true }, 15_000), 400);
       expect(codes(report)).toEqual([ErrorCode.ABORTED]);
       expect(report.followUp).toMatchObject({ ok: true });
       expect(server.requests).toHaveLength(2);
@@ -372,32 +373,33 @@ describe(`fault matrix (${CALLERS} concurrent callers each, client in a child pr
   });
 
   describe('close() in the middle of a request', () => {
-    it('while waiting for the response headers: M2M_CLIENT_CLOSED at 50 ms, no retry, nothing left running', async () => {
-      const server = await serve((_req, res, n, later) => later(() => token(res, n), 2_000));
-      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, closeAfter: 50 }, 15_000), 50);
+    // close() comes 250 ms in: time enough for the request to reach the server even on a loaded machine.
+    it('while waiting for the response headers: M2M_CLIENT_CLOSED at 250 ms, no retry, nothing left running', async () => {
+      const server = await serve((_req, res, n, later) => later(() => token(res, n), 3_000));
+      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, closeAfter: 250 }, 15_000), 250);
       expect(codes(report)).toEqual([ErrorCode.CLIENT_CLOSED]);
       expect(server.requests).toHaveLength(1);
     });
 
-    it('in the middle of the body: M2M_CLIENT_CLOSED at 50 ms', async () => {
+    it('in the middle of the body: M2M_CLIENT_CLOSED at 250 ms', async () => {
       const server = await serve((_req, res, _n, later) => {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
         res.write('{"access_token":');
-        later(() => res.end(), 2_000);
+        later(() => res.end(), 3_000);
       });
-      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, closeAfter: 50 }, 15_000), 50);
+      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, closeAfter: 250 }, 15_000), 250);
       expect(codes(report)).toEqual([ErrorCode.CLIENT_CLOSED]);
       expect(server.requests).toHaveLength(1);
     });
 
-    it('during the backoff wait: M2M_CLIENT_CLOSED at 100 ms, and the retry never goes out', async () => {
+    it('during the backoff wait (Retry-After 2 s): M2M_CLIENT_CLOSED at 400 ms, and the retry never goes out', async () => {
       const server = await serve((_req, res, n) => {
         if (n === 1) {
           res.writeHead(503, { 'retry-after': new Date(T0).toUTCString() });
           res.end();
         } else token(res, n);
       });
-      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, clockAt: T0 - 2_000, closeAfter: 100 }, 15_000), 100);
+      const report = expectClean(await runClient({ tokenEndpoint: server.url, callers: CALLERS, retry: RETRY, clockAt: T0 - 2_000, closeAfter: 400 }, 15_000), 400);
       expect(codes(report)).toEqual([ErrorCode.CLIENT_CLOSED]);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(server.requests).toHaveLength(1);
