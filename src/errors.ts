@@ -297,3 +297,67 @@ export function isTransientFailure(error: unknown): boolean {
   if (typeof status !== 'number') return false;
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 }
+
+/** Fields of a foreign error worth keeping (all primitives); everything else on it is dropped. */
+const KEPT_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname', 'reason', 'statusCode'] as const;
+const MAX_CAUSE_DEPTH = 4;
+/** An error code as systems write them (ENOTFOUND, ERR_TLS_CERT_ALTNAME_INVALID): public text, kept as it is. */
+const SYSTEM_CODE = /^[A-Z][A-Z0-9_]{2,63}$/;
+
+/** Reads a property without letting a throwing getter escape. */
+function read(source: object, key: PropertyKey): unknown {
+  try {
+    return (source as Record<PropertyKey, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A clean copy of an error that came from outside (an HTTP client, a dispatcher, a user's function): name, message,
+ * stack and a few primitive fields, with the secrets scrubbed from each, and the same for its `cause` chain. Never
+ * the original object: it may carry the request (body, headers, socket) in any property or getter.
+ */
+export function cleanCopy(error: unknown, secrets: readonly (string | undefined)[] = [], depth = 0): unknown {
+  if (error === null || typeof error !== 'object') {
+    return typeof error === 'string' ? redact(error, secrets) : typeof error === 'number' || error === undefined ? error : typeof error;
+  }
+  const text = (value: unknown) => (typeof value === 'string' ? redact(value, secrets) : undefined);
+  const copy = new Error(text(read(error, 'message')) ?? 'unknown error');
+  copy.name = text(read(error, 'name')) ?? 'Error';
+  copy.stack = text(read(error, 'stack')) ?? `${copy.name}: ${copy.message}`;
+  for (const field of KEPT_ERROR_FIELDS) {
+    const value = read(error, field);
+    if (typeof value === 'string') Object.assign(copy, { [field]: field === 'code' && SYSTEM_CODE.test(value) ? value : redact(value, secrets) });
+    else if (typeof value === 'number') Object.assign(copy, { [field]: value });
+  }
+  const cause = read(error, 'cause');
+  if (cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+    Object.defineProperty(copy, 'cause', { value: cleanCopy(cause, secrets, depth + 1), configurable: true, writable: true });
+  }
+  return copy;
+}
+
+/**
+ * The last line of defence before an error reaches the caller: the secrets scrubbed from the message and stack of
+ * this error and of every TokenClientError in its cause chain, and any other cause replaced by a clean copy.
+ */
+export function scrubError<E>(error: E, given: readonly (string | undefined)[]): E {
+  // Only secrets that can be cut out in place: a shorter one would match the words of our own messages, and the
+  // server's text in them was already withheld where it held one.
+  const secrets = given.filter((s): s is string => s !== undefined && s.length >= SCRUB_IN_PLACE);
+  if (secrets.length === 0) return error;
+  let current: unknown = error;
+  for (let depth = 0; current instanceof TokenClientError && depth <= MAX_CAUSE_DEPTH; depth++) {
+    const e: TokenClientError = current;
+    const message = redact(e.message, secrets);
+    if (message !== e.message) e.message = message;
+    if (e.stack !== undefined) e.stack = redact(e.stack, secrets);
+    const cause = e.cause;
+    if (cause !== undefined && !(cause instanceof TokenClientError)) {
+      Object.defineProperty(e, 'cause', { value: cleanCopy(cause, secrets), configurable: true, writable: true });
+    }
+    current = cause;
+  }
+  return error;
+}

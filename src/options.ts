@@ -477,10 +477,15 @@ function resolveEndpoint(options: TokenClientOptions, allowInsecureHttp: boolean
 
 function resolveCredentials(options: TokenClientOptions): Credentials {
   const clientId = requiredString(options.clientId, 'clientId');
+  if (LONE_SURROGATE.test(clientId)) throw new ConfigurationError('clientId', 'is not well-formed Unicode (it has a lone surrogate)');
   const { clientSecret } = options;
   if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret.trim() === '')) {
     // Whitespace only is an unset environment variable with a stray space or newline, not a secret.
     throw new ConfigurationError('clientSecret', 'must be a non-empty string (not only whitespace)');
+  }
+  // A lone surrogate cannot be encoded (form body, Basic header, HMAC key): refuse it here, not as a URIError later.
+  if (clientSecret !== undefined && LONE_SURROGATE.test(clientSecret)) {
+    throw new ConfigurationError('clientSecret', 'is not well-formed Unicode (it has a lone surrogate); check how it was read');
   }
   const credentials: Credentials = {
     clientId,
@@ -623,6 +628,9 @@ function resolveClock(value: unknown): Clock {
   }
   return value as Clock;
 }
+
+/** A UTF-16 surrogate that is not half of a pair: such a string cannot be encoded (URIError), so it is refused. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 // The longest delay setTimeout can hold (about 24.8 days); past it, Node fires at once.
 const MAX_DURATION = 2_147_483_647;

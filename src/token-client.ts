@@ -4,7 +4,7 @@ import { CallKeyMemo } from './call-key-memo.js';
 import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { credentialFingerprint } from './credential-fingerprint.js';
 import { Discovery } from './discovery.js';
-import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
+import { ErrorCode, isTransientFailure, REDACTED, scrubError, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
@@ -396,7 +396,9 @@ export class TokenClient implements TokenSource {
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
       if (isEndpointTrouble(error)) this.#discovery?.invalidate();
-      throw error;
+      // Whatever path the failure took (discovery metadata, a server's method list, a dispatcher), the secret does
+      // not leave with it.
+      throw scrubError(error, [o.credentials.clientSecret]);
     }
     const entry = this.#entryFor(token);
     if (!state.superseded) this.#remember(key, entry);
