@@ -1,3 +1,5 @@
+import type { QuotaReading } from './quota.js';
+
 /** Stable error codes. Match on `error.code`, never on the message. */
 export const ErrorCode = {
   /** An option given to the constructor or to `getToken()` is missing or invalid. */
@@ -32,6 +34,10 @@ export const ErrorCode = {
   STORE_ERROR: 'M2M_STORE_ERROR',
   /** The running Node.js is older than the package supports (thrown by the `TokenClient` constructor). */
   UNSUPPORTED_RUNTIME: 'M2M_UNSUPPORTED_RUNTIME',
+  /** An Auth0 token quota is used up: the key's requests are blocked until `resetAt` (`QuotaExceededError`). */
+  QUOTA_EXCEEDED: 'M2M_QUOTA_EXCEEDED',
+  /** An Auth0 token quota fell below the `quota.warnBelow` fraction. Reported through `onError` (type `'quota'`), never thrown. */
+  QUOTA_LOW: 'M2M_QUOTA_LOW',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -63,6 +69,8 @@ export class TokenClientError extends Error {
   attempts?: number;
   /** How long the server asked to wait (`Retry-After`, `x-ratelimit-reset`), in ms, when it said. */
   retryAfter?: number;
+  /** The quota headers of the response behind this error (a 429 for an exceeded Auth0 quota), when it had any. */
+  quota?: QuotaReading;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -188,11 +196,11 @@ const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error
 
 /**
  * Whether a failure of the token endpoint may pass by itself (network, timeout, 408, 429, 5xx other than 501 and 505,
- * `temporarily_unavailable`): what stale-if-error covers. A credential error never is.
+ * `temporarily_unavailable`, an exhausted Auth0 quota): what stale-if-error covers. A credential error never is.
  */
 export function isTransientFailure(error: unknown): boolean {
   if (!(error instanceof TokenClientError)) return false;
-  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT) return true;
+  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT || error.code === ErrorCode.QUOTA_EXCEEDED) return true;
   if (error instanceof OAuthError) {
     if (CREDENTIAL_ERRORS.has(error.error)) return false;
     if (TRANSIENT_OAUTH_ERRORS.has(error.error)) return true;

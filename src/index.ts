@@ -2,6 +2,7 @@ export { TokenClient } from './token-client.js';
 export type {
   ClientAssertionOptions,
   ClientAuthentication,
+  QuotaOptions,
   TlsCredentials,
   MemoryCacheOptions,
   RetryOptions,
@@ -10,7 +11,7 @@ export type {
 } from './options.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
-export type { StoredToken, TokenStore, TokenStoreLease } from './stores/token-store.js';
+export type { StoredToken, TokenStore, TokenStoreBlocks, TokenStoreLease } from './stores/token-store.js';
 export type { Clock, EpochMilliseconds, Milliseconds } from './types.js';
 export {
   ConfigurationError,
@@ -20,3 +21,15 @@ export {
   TokenRequestError,
   TokenResponseError,
 } from './errors.js';
+export { QuotaExceededError } from './quota.js';
+export type { QuotaBucket, QuotaReading, QuotaScope, RateLimitReading } from './quota.js';
+export type { QuotaBlockStats, TokenClientStats, TokenStats } from './stats.js';
+export { diagnosticsChannels } from './diagnostics.js';
+export type {
+  CacheLookupMessage,
+  QuotaBlockMessage,
+  QuotaMessage,
+  RefreshMessage,
+  StoreErrorMessage,
+  TokenRequestMessage,
+} from './diagnostics.js';

@@ -3,12 +3,25 @@ import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
+import {
+  cacheChannel,
+  fingerprint,
+  quotaBlockChannel,
+  quotaChannel,
+  refreshChannel,
+  requestChannel,
+  storeErrorChannel,
+  type CacheLookupMessage,
+  type RequestTrace,
+} from './diagnostics.js';
 import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
+import { boundedStoreCall, fleetScope, QuotaExceededError, quotaLowError, QuotaState, type QuotaBlock, type QuotaReading, type QuotaScope } from './quota.js';
+import type { TokenClientStats, TokenStats } from './stats.js';
 import { SharedStore } from './stores/shared-store.js';
-import type { StoredToken } from './stores/token-store.js';
+import { sharesBlocks, type StoredToken, type TokenStore, type TokenStoreBlocks } from './stores/token-store.js';
 import { mergeTokenParams, type TokenParams } from './token-params.js';
 import { buildTokenRequest, defaultUserAgent } from './token-request.js';
 import { parseTokenResponse, type ResponseContext } from './token-response.js';
@@ -79,6 +92,19 @@ export class TokenClient implements TokenSource {
   readonly #now: () => number;
   readonly #monotonic: () => number;
   #closed = false;
+  // Observability: stats() counters (a hit costs one increment), quota state, key fingerprints for the channels.
+  #hits = 0;
+  #misses = 0;
+  #requestsSent = 0;
+  #failures = 0;
+  #refreshes = 0;
+  #lastError: TokenClientStats['lastError'];
+  readonly #since: number;
+  readonly #quota: QuotaState;
+  /** The shared store, when it also shares quota blocks with the fleet. */
+  readonly #blockStore: (TokenStore & TokenStoreBlocks) | undefined;
+  readonly #blockCalls = new Set<Promise<unknown>>();
+  readonly #fingerprints = new Map<string, string>();
 
   constructor(options: TokenClientOptions) {
     assertSupportedNode();
@@ -97,6 +123,9 @@ export class TokenClient implements TokenSource {
       this.#staticEndpoint = this.#endpointFor(o.endpoint.url, o.clientAuthentication!, o.endpoint.assertionAudience);
     }
     this.#shared = o.cache.store && new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event));
+    this.#since = this.#now();
+    this.#quota = new QuotaState(o.quota);
+    this.#blockStore = o.cache.store && o.quota.block && sharesBlocks(o.cache.store) ? o.cache.store : undefined;
   }
 
   /**
@@ -122,15 +151,57 @@ export class TokenClient implements TokenSource {
     const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key);
     if (entry !== undefined) {
       const now = this.#elapsedNow(entry);
-      if (now < entry.refreshAt) return entry.resolved;
+      if (now < entry.refreshAt) {
+        this.#hits++;
+        if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'hit');
+        return entry.resolved;
+      }
       if (now < entry.usableUntil) {
+        this.#hits++;
+        if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'stale');
         this.#refreshInBackground(key, params);
         return entry.resolved;
       }
       // Past the leeway, the endpoint failing, the token still valid: hand it out rather than wait on the endpoint.
-      if (entry.failing && now <= entry.staleUntil) return this.#serveStale(key, params, entry, now);
+      if (entry.failing && now <= entry.staleUntil) {
+        this.#hits++;
+        if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'stale-if-error');
+        return this.#serveStale(key, params, entry, now);
+      }
     }
+    this.#misses++;
+    if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'miss');
     return this.#join(key, params, false, options?.signal);
+  }
+
+  /**
+   * A snapshot for health endpoints: counts since construction, the cached tokens (keys as fingerprints) with their
+   * next refresh, the last quota reading and the quota blocks in force. Cheap: counting costs the hot path one
+   * increment; the snapshot itself is built only here.
+   */
+  stats(): TokenClientStats {
+    const tokens: TokenStats[] = [];
+    const add = (key: string, entry: CacheEntry) =>
+      tokens.push({ key: this.#fingerprint(key), expiresAt: entry.token.expiresAt, refreshAt: entry.refreshAt, usableUntil: entry.usableUntil, failing: entry.failing });
+    if (this.#defaultEntry !== undefined) add(this.#defaultKey, this.#defaultEntry);
+    if (this.#cache !== undefined) for (const [key, entry] of this.#cache.entries()) add(key, entry);
+    return {
+      since: this.#since,
+      hits: this.#hits,
+      misses: this.#misses,
+      requests: this.#requestsSent,
+      failures: this.#failures,
+      refreshes: this.#refreshes,
+      lastError: this.#lastError,
+      tokens,
+      quota: this.#quota.last,
+      blocks: this.#quota.active(this.#now()).map((b) => ({
+        scope: b.scope,
+        ...(b.organization === undefined ? {} : { organization: fingerprint(b.organization) }),
+        bucket: b.bucket,
+        resetAt: b.resetAt,
+      })),
+    };
   }
 
   /** `Authorization` header value for these options, e.g. `Bearer eyJ…`. */
@@ -162,7 +233,7 @@ export class TokenClient implements TokenSource {
   /** Aborts requests in flight, waits for pending store writes and releases the HTTP Agent. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.#transport.close(), this.#shared?.settle()]);
+    await Promise.all([this.#transport.close(), this.#shared?.settle(), Promise.allSettled(this.#blockCalls)]);
   }
 
   #entryFor(token: Token): CacheEntry {
@@ -278,10 +349,25 @@ export class TokenClient implements TokenSource {
 
   #refreshInBackground(key: string, params: TokenParams): void {
     if (this.#flights.get(key) !== undefined) return;
-    this.#startFlight(key, params, false).promise.catch((error: unknown) => {
-      // A credential error is reported at once, even while a stale token is still being handed out.
-      if (!this.#closed) this.#report({ type: 'refresh', error: asClientError(error) });
-    });
+    this.#refreshes++;
+    const started = performance.now();
+    this.#startFlight(key, params, false).promise.then(
+      (token) => {
+        if (refreshChannel.hasSubscribers) {
+          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'success', expiresAt: token.expiresAt, duration: performance.now() - started });
+        }
+      },
+      (error: unknown) => {
+        const failure = asClientError(error);
+        // A credential error is reported at once, even while a stale token is still being handed out. A refresh
+        // that a quota block stopped before sending anything is not: the block itself was reported.
+        const blocked = failure instanceof QuotaExceededError && failure.status === undefined;
+        if (!this.#closed && !blocked) this.#report({ type: 'refresh', error: failure });
+        if (refreshChannel.hasSubscribers) {
+          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'failure', error: failure, duration: performance.now() - started });
+        }
+      },
+    );
   }
 
   /** Hands out a token past its leeway while the endpoint fails; one background attempt per backoff step. */
@@ -339,6 +425,8 @@ export class TokenClient implements TokenSource {
     try {
       return await this.#obtainOnce(key, params, state);
     } catch (error) {
+      this.#failures++;
+      this.#lastError = { code: asClientError(error).code, at: this.#now() };
       this.#noteFailure(key, state, error, true);
       throw error;
     }
@@ -366,22 +454,37 @@ export class TokenClient implements TokenSource {
     // One deadline for the whole request, discovery included.
     const deadline = performance.now() + o.transport.totalTimeout;
     let token: Token;
+    let origin: string | undefined;
     try {
       const endpoint = this.#staticEndpoint ?? (await this.#discoveredEndpoint(deadline));
       const { url, auth } = endpoint;
+      origin = url.origin;
+      // An Auth0 quota used up (seen here, or by another process of the fleet): nothing is sent until it resets.
+      if (o.quota.block) await this.#checkBlock(key, params.organization, origin);
       token = await this.#transport.send(
         auth
-          ? () => this.#fixedRequest(key, url, auth, params)
-          : async () => buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
+          ? () => {
+              this.#requestsSent++;
+              return this.#fixedRequest(key, url, auth, params);
+            }
+          : async () => {
+              this.#requestsSent++;
+              return buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent);
+            },
         (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
         deadline,
-        (error) => this.#noteFailure(key, state, error, false),
+        (error) => {
+          if (error instanceof TokenClientError && error.quota) this.#readQuota(key, params, error.quota, statusOf(error), url.origin);
+          this.#noteFailure(key, state, error, false);
+        },
+        requestChannel.hasSubscribers ? this.#trace(key, endpoint) : undefined,
       );
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
       if (isEndpointTrouble(error)) this.#discovery?.invalidate();
-      throw error;
+      throw this.#failedRequest(key, params, error, origin);
     }
+    if (token.quota !== undefined) this.#readQuota(key, params, token.quota, 200, origin!);
     const entry = this.#entryFor(token);
     if (!state.superseded) this.#remember(key, entry);
     // The fleet keeps the entry until its stale-if-error limit: a process that starts during an outage can use it.
@@ -422,12 +525,120 @@ export class TokenClient implements TokenSource {
   }
 
   #report(event: TokenClientErrorEvent): void {
+    this.#lastError = { code: event.error.code, at: this.#now() };
+    if (event.type === 'store' && storeErrorChannel.hasSubscribers) {
+      storeErrorChannel.publish({ operation: event.operation ?? 'get', error: event.error });
+    }
     try {
       if (this.#options.onError) this.#options.onError(event);
       else process.emitWarning(event.error.message, { type: 'M2MTokenWarning', code: event.error.code });
     } catch {
       // A throwing onError must not turn a worked-around problem into a failure.
     }
+  }
+
+  #fingerprint(key: string): string {
+    let known = this.#fingerprints.get(key);
+    if (known === undefined) {
+      if (this.#fingerprints.size >= 2 * this.#options.cache.max) this.#fingerprints.clear();
+      known = fingerprint(key);
+      this.#fingerprints.set(key, known);
+    }
+    return known;
+  }
+
+  #publishLookup(key: string, result: CacheLookupMessage['result']): void {
+    cacheChannel.publish({ key: this.#fingerprint(key), result } satisfies CacheLookupMessage);
+  }
+
+  #trace(key: string, endpoint: EndpointInfo): RequestTrace {
+    const { url } = endpoint;
+    return {
+      key: this.#fingerprint(key),
+      endpoint: url.origin,
+      serverAddress: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      serverPort: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      method: 'POST',
+      authMethod: endpoint.method,
+    };
+  }
+
+  /** A response's quota headers: kept for stats(), published, and a warning for each bucket that fell below the threshold. */
+  #readQuota(key: string, params: TokenParams, reading: QuotaReading, status: number, origin: string): void {
+    const crossed = this.#quota.read(reading, params.organization);
+    if (quotaChannel.hasSubscribers) quotaChannel.publish({ key: this.#fingerprint(key), endpoint: origin, status, quota: reading });
+    for (const bucket of crossed) this.#report({ type: 'quota', error: quotaLowError(bucket, reading, this.#options.quota.warnBelow, origin) });
+  }
+
+  /**
+   * A failed token request: its quota headers are read; a 429 that says a bucket is used up blocks the bucket's
+   * scope until it resets, and becomes a QuotaExceededError. Returns what to throw.
+   */
+  #failedRequest(key: string, params: TokenParams, error: unknown, origin: string | undefined): unknown {
+    if (!(error instanceof TokenClientError) || error.quota === undefined || origin === undefined) return error;
+    const { quota } = error;
+    const status = statusOf(error);
+    this.#readQuota(key, params, quota, status, origin);
+    if (status !== 429 || !this.#options.quota.block) return error;
+    const now = this.#now();
+    const blocks = this.#quota.blocksFor(quota, params.organization, now);
+    if (blocks.length === 0) return error;
+    let latest = blocks[0]!;
+    let added = false;
+    for (const block of blocks) {
+      if (block.resetAt > latest.resetAt) latest = block;
+      if (this.#addBlock(key, block, 'response', origin)) added = true;
+    }
+    const failure = new QuotaExceededError(latest, now, { endpoint: origin, cause: error, status });
+    failure.quota = quota;
+    if (error.attempts !== undefined) failure.attempts = error.attempts;
+    if (added && !this.#closed) this.#report({ type: 'quota', error: failure });
+    return failure;
+  }
+
+  /** Records a block (false when an equal or later one was known); a block this process saw goes to the fleet. */
+  #addBlock(key: string, block: QuotaBlock, source: 'response' | 'store', origin: string): boolean {
+    if (!this.#quota.add(block)) return false;
+    if (quotaBlockChannel.hasSubscribers) {
+      quotaBlockChannel.publish({ key: this.#fingerprint(key), endpoint: origin, scope: block.scope, bucket: block.bucket, resetAt: block.resetAt, source });
+    }
+    const store = this.#blockStore;
+    if (source === 'response' && store !== undefined && !this.#closed) {
+      void this.#storeBlockCall(() => store.setBlock(this.#fleetScope(block.scope, block.organization), block.resetAt));
+    }
+    return true;
+  }
+
+  /** Throws a QuotaExceededError when a block applies to this organization's keys: known here, or in the fleet's store. */
+  async #checkBlock(key: string, organization: string | undefined, origin: string): Promise<void> {
+    let block = this.#quota.blockFor(organization, this.#now());
+    const store = this.#blockStore;
+    if (block === undefined && store !== undefined) {
+      const scopes: [QuotaScope, string | undefined][] = organization === undefined ? [['client', undefined]] : [['client', undefined], ['organization', organization]];
+      const untils = await Promise.all(scopes.map(([scope, org]) => this.#storeBlockCall(() => store.getBlock(this.#fleetScope(scope, org)))));
+      const now = this.#now();
+      untils.forEach((until, i) => {
+        if (typeof until !== 'number' || !Number.isFinite(until) || until <= now) return;
+        const [scope, org] = scopes[i]!;
+        const found: QuotaBlock = { scope, organization: org, bucket: undefined, limit: undefined, resetAt: until };
+        if (this.#addBlock(key, found, 'store', origin)) {
+          this.#report({ type: 'quota', error: new QuotaExceededError(found, now, { endpoint: origin, fromFleet: true }) });
+        }
+        if (block === undefined || until > block.resetAt) block = found;
+      });
+    }
+    if (block !== undefined) throw new QuotaExceededError(block, this.#now(), { endpoint: origin, fromFleet: block.bucket === undefined });
+  }
+
+  #fleetScope(scope: QuotaScope, organization: string | undefined): string {
+    return fleetScope(this.#options.endpoint.id, this.#options.credentials.clientId, scope, organization);
+  }
+
+  #storeBlockCall<T>(call: () => Promise<T>): Promise<T | undefined> {
+    const pending = boundedStoreCall(call, this.#options.cache.storeTimeout, (error) => this.#report({ type: 'store', operation: 'block', error }));
+    this.#blockCalls.add(pending);
+    void pending.finally(() => this.#blockCalls.delete(pending));
+    return pending;
   }
 
   toJSON(): Record<string, unknown> {
@@ -462,6 +673,11 @@ interface EndpointInfo {
 function isEndpointTrouble(error: unknown): boolean {
   return error instanceof TokenClientError &&
     (error.code === ErrorCode.NETWORK_ERROR || (error instanceof TokenResponseError && (error.status === 404 || error.status === 405)));
+}
+
+function statusOf(error: TokenClientError): number {
+  const { status } = error as { status?: unknown };
+  return typeof status === 'number' ? status : 0;
 }
 
 function usesDefaults(o: GetTokenOptions): boolean {
