@@ -9,6 +9,7 @@ export default defineConfig({
     'undici/index': 'src/undici/index.ts',
     'testing/index': 'src/testing/index.ts',
     'redis/index': 'src/redis/index.ts',
+    'opentelemetry/index': 'src/opentelemetry/index.ts',
   },
   external: ['m2m-token'],
   format: ['esm', 'cjs'],

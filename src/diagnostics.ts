@@ -1,4 +1,3 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
 import type { TokenClientError } from './errors.js';
 import type { QuotaReading, QuotaScope } from './quota.js';
 import type { EpochMilliseconds, Milliseconds } from './types.js';
@@ -35,6 +34,8 @@ export interface TokenRequestMessage {
   readonly key: string;
   /** Origin of the token endpoint, e.g. `https://tenant.auth0.com`. */
   readonly endpoint: string;
+  /** Path of the token endpoint, e.g. `/oauth/token` (never its query). */
+  readonly path: string;
   /** Host name of the token endpoint (OTel `server.address`). */
   readonly serverAddress: string;
   /** Port of the token endpoint (OTel `server.port`). */
@@ -103,7 +104,9 @@ export interface QuotaBlockMessage {
   readonly source: 'response' | 'store';
 }
 
-// node:diagnostics_channel is loaded by Node itself at startup (http and net publish on it): importing it costs nothing.
+// node:diagnostics_channel is loaded by Node itself at startup (http and net publish on it): getting it costs nothing.
+// process.getBuiltinModule, as elsewhere in the package: the bundle keeps no static import of a builtin.
+const diagnosticsChannel = process.getBuiltinModule('node:diagnostics_channel');
 export const requestChannel = diagnosticsChannel.tracingChannel<string, TokenRequestMessage>(diagnosticsChannels.request);
 export const cacheChannel = diagnosticsChannel.channel(diagnosticsChannels.cache);
 export const refreshChannel = diagnosticsChannel.channel(diagnosticsChannels.refresh);

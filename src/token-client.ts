@@ -556,6 +556,7 @@ export class TokenClient implements TokenSource {
     return {
       key: this.#fingerprint(key),
       endpoint: url.origin,
+      path: url.pathname,
       serverAddress: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       serverPort: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
       method: 'POST',
