@@ -51,6 +51,8 @@ interface CacheEntry extends TokenSchedule {
   lastError: TokenClientError | undefined;
   /** When a stale hand-out of this entry was last reported through onError. */
   staleReportedAt: number;
+  /** The `m2m-token:cache` message of a hit on this entry, made on the first hit a subscriber sees (then reused). */
+  hitMessage: CacheLookupMessage | undefined;
 }
 
 interface FlightState {
@@ -153,7 +155,7 @@ export class TokenClient implements TokenSource {
       const now = this.#elapsedNow(entry);
       if (now < entry.refreshAt) {
         this.#hits++;
-        if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'hit');
+        if (cacheChannel.hasSubscribers) cacheChannel.publish((entry.hitMessage ??= this.#lookupMessage(key, 'hit')));
         return entry.resolved;
       }
       if (now < entry.usableUntil) {
@@ -252,6 +254,7 @@ export class TokenClient implements TokenSource {
       retryAt: 0,
       lastError: undefined,
       staleReportedAt: -Infinity,
+      hitMessage: undefined,
     };
   }
 
@@ -548,7 +551,11 @@ export class TokenClient implements TokenSource {
   }
 
   #publishLookup(key: string, result: CacheLookupMessage['result']): void {
-    cacheChannel.publish({ key: this.#fingerprint(key), result } satisfies CacheLookupMessage);
+    cacheChannel.publish(this.#lookupMessage(key, result));
+  }
+
+  #lookupMessage(key: string, result: CacheLookupMessage['result']): CacheLookupMessage {
+    return Object.freeze({ key: this.#fingerprint(key), result });
   }
 
   #trace(key: string, endpoint: EndpointInfo): RequestTrace {
