@@ -3,25 +3,16 @@ import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
 import { authenticate, chooseMethod, fixedAuthParts, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { Discovery } from './discovery.js';
-import {
-  cacheChannel,
-  fingerprint,
-  quotaBlockChannel,
-  quotaChannel,
-  refreshChannel,
-  requestChannel,
-  storeErrorChannel,
-  type CacheLookupMessage,
-  type RequestTrace,
-} from './diagnostics.js';
+import { cacheChannel, fingerprint, refreshChannel, requestChannel, storeErrorChannel, type CacheLookupMessage, type RequestTrace } from './diagnostics.js';
 import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError } from './errors.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
-import { boundedStoreCall, fleetScope, QuotaExceededError, quotaLowError, QuotaState, type QuotaBlock, type QuotaReading, type QuotaScope } from './quota.js';
+import { QuotaExceededError } from './quota.js';
+import { QuotaGuard, statusOf } from './quota-guard.js';
 import type { TokenClientStats, TokenStats } from './stats.js';
 import { SharedStore } from './stores/shared-store.js';
-import { sharesBlocks, type StoredToken, type TokenStore, type TokenStoreBlocks } from './stores/token-store.js';
+import type { StoredToken } from './stores/token-store.js';
 import { mergeTokenParams, type TokenParams } from './token-params.js';
 import { buildTokenRequest, defaultUserAgent } from './token-request.js';
 import { parseTokenResponse, type ResponseContext } from './token-response.js';
@@ -102,10 +93,7 @@ export class TokenClient implements TokenSource {
   #refreshes = 0;
   #lastError: TokenClientStats['lastError'];
   readonly #since: number;
-  readonly #quota: QuotaState;
-  /** The shared store, when it also shares quota blocks with the fleet. */
-  readonly #blockStore: (TokenStore & TokenStoreBlocks) | undefined;
-  readonly #blockCalls = new Set<Promise<unknown>>();
+  readonly #quota: QuotaGuard;
   readonly #fingerprints = new Map<string, string>();
 
   constructor(options: TokenClientOptions) {
@@ -126,8 +114,17 @@ export class TokenClient implements TokenSource {
     }
     this.#shared = o.cache.store && new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event));
     this.#since = this.#now();
-    this.#quota = new QuotaState(o.quota);
-    this.#blockStore = o.cache.store && o.quota.block && sharesBlocks(o.cache.store) ? o.cache.store : undefined;
+    this.#quota = new QuotaGuard({
+      options: o.quota,
+      store: o.cache.store,
+      storeTimeout: o.cache.storeTimeout,
+      endpointId: o.endpoint.id,
+      clientId: o.credentials.clientId,
+      now: this.#now,
+      fingerprint: (key) => this.#fingerprint(key),
+      report: (event) => this.#report(event),
+      closed: () => this.#closed,
+    });
   }
 
   /**
@@ -197,12 +194,7 @@ export class TokenClient implements TokenSource {
       lastError: this.#lastError,
       tokens,
       quota: this.#quota.last,
-      blocks: this.#quota.active(this.#now()).map((b) => ({
-        scope: b.scope,
-        ...(b.organization === undefined ? {} : { organization: fingerprint(b.organization) }),
-        bucket: b.bucket,
-        resetAt: b.resetAt,
-      })),
+      blocks: this.#quota.blocks(),
     };
   }
 
@@ -235,7 +227,7 @@ export class TokenClient implements TokenSource {
   /** Aborts requests in flight, waits for pending store writes and releases the HTTP Agent. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.#transport.close(), this.#shared?.settle(), Promise.allSettled(this.#blockCalls)]);
+    await Promise.all([this.#transport.close(), this.#shared?.settle(), this.#quota.settle()]);
   }
 
   #entryFor(token: Token): CacheEntry {
@@ -463,7 +455,8 @@ export class TokenClient implements TokenSource {
       const { url, auth } = endpoint;
       origin = url.origin;
       // An Auth0 quota used up (seen here, or by another process of the fleet): nothing is sent until it resets.
-      if (o.quota.block) await this.#checkBlock(key, params.organization, origin);
+      const blocked = o.quota.block ? this.#quota.check(key, params.organization, origin) : undefined;
+      if (blocked !== undefined) await blocked;
       token = await this.#transport.send(
         auth
           ? () => {
@@ -477,7 +470,7 @@ export class TokenClient implements TokenSource {
         (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
         deadline,
         (error) => {
-          if (error instanceof TokenClientError && error.quota) this.#readQuota(key, params, error.quota, statusOf(error), url.origin);
+          if (error instanceof TokenClientError && error.quota) this.#quota.read(key, params.organization, error.quota, statusOf(error), url.origin);
           this.#noteFailure(key, state, error, false);
         },
         requestChannel.hasSubscribers ? this.#trace(key, endpoint) : undefined,
@@ -485,9 +478,9 @@ export class TokenClient implements TokenSource {
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
       if (isEndpointTrouble(error)) this.#discovery?.invalidate();
-      throw this.#failedRequest(key, params, error, origin);
+      throw this.#quota.failed(key, params.organization, error, origin);
     }
-    if (token.quota !== undefined) this.#readQuota(key, params, token.quota, 200, origin!);
+    if (token.quota !== undefined) this.#quota.read(key, params.organization, token.quota, 200, origin!);
     const entry = this.#entryFor(token);
     if (!state.superseded) this.#remember(key, entry);
     // The fleet keeps the entry until its stale-if-error limit: a process that starts during an outage can use it.
@@ -571,84 +564,6 @@ export class TokenClient implements TokenSource {
     };
   }
 
-  /** A response's quota headers: kept for stats(), published, and a warning for each bucket that fell below the threshold. */
-  #readQuota(key: string, params: TokenParams, reading: QuotaReading, status: number, origin: string): void {
-    const crossed = this.#quota.read(reading, params.organization);
-    if (quotaChannel.hasSubscribers) quotaChannel.publish({ key: this.#fingerprint(key), endpoint: origin, status, quota: reading });
-    for (const bucket of crossed) this.#report({ type: 'quota', error: quotaLowError(bucket, reading, this.#options.quota.warnBelow, origin) });
-  }
-
-  /**
-   * A failed token request: its quota headers are read; a 429 that says a bucket is used up blocks the bucket's
-   * scope until it resets, and becomes a QuotaExceededError. Returns what to throw.
-   */
-  #failedRequest(key: string, params: TokenParams, error: unknown, origin: string | undefined): unknown {
-    if (!(error instanceof TokenClientError) || error.quota === undefined || origin === undefined) return error;
-    const { quota } = error;
-    const status = statusOf(error);
-    this.#readQuota(key, params, quota, status, origin);
-    if (status !== 429 || !this.#options.quota.block) return error;
-    const now = this.#now();
-    const blocks = this.#quota.blocksFor(quota, params.organization, now);
-    if (blocks.length === 0) return error;
-    let latest = blocks[0]!;
-    let added = false;
-    for (const block of blocks) {
-      if (block.resetAt > latest.resetAt) latest = block;
-      if (this.#addBlock(key, block, 'response', origin)) added = true;
-    }
-    const failure = new QuotaExceededError(latest, now, { endpoint: origin, cause: error, status });
-    failure.quota = quota;
-    if (error.attempts !== undefined) failure.attempts = error.attempts;
-    if (added && !this.#closed) this.#report({ type: 'quota', error: failure });
-    return failure;
-  }
-
-  /** Records a block (false when an equal or later one was known); a block this process saw goes to the fleet. */
-  #addBlock(key: string, block: QuotaBlock, source: 'response' | 'store', origin: string): boolean {
-    if (!this.#quota.add(block)) return false;
-    if (quotaBlockChannel.hasSubscribers) {
-      quotaBlockChannel.publish({ key: this.#fingerprint(key), endpoint: origin, scope: block.scope, bucket: block.bucket, resetAt: block.resetAt, source });
-    }
-    const store = this.#blockStore;
-    if (source === 'response' && store !== undefined && !this.#closed) {
-      void this.#storeBlockCall(() => store.setBlock(this.#fleetScope(block.scope, block.organization), block.resetAt));
-    }
-    return true;
-  }
-
-  /** Throws a QuotaExceededError when a block applies to this organization's keys: known here, or in the fleet's store. */
-  async #checkBlock(key: string, organization: string | undefined, origin: string): Promise<void> {
-    let block = this.#quota.blockFor(organization, this.#now());
-    const store = this.#blockStore;
-    if (block === undefined && store !== undefined) {
-      const scopes: [QuotaScope, string | undefined][] = organization === undefined ? [['client', undefined]] : [['client', undefined], ['organization', organization]];
-      const untils = await Promise.all(scopes.map(([scope, org]) => this.#storeBlockCall(() => store.getBlock(this.#fleetScope(scope, org)))));
-      const now = this.#now();
-      untils.forEach((until, i) => {
-        if (typeof until !== 'number' || !Number.isFinite(until) || until <= now) return;
-        const [scope, org] = scopes[i]!;
-        const found: QuotaBlock = { scope, organization: org, bucket: undefined, limit: undefined, resetAt: until };
-        if (this.#addBlock(key, found, 'store', origin)) {
-          this.#report({ type: 'quota', error: new QuotaExceededError(found, now, { endpoint: origin, fromFleet: true }) });
-        }
-        if (block === undefined || until > block.resetAt) block = found;
-      });
-    }
-    if (block !== undefined) throw new QuotaExceededError(block, this.#now(), { endpoint: origin, fromFleet: block.bucket === undefined });
-  }
-
-  #fleetScope(scope: QuotaScope, organization: string | undefined): string {
-    return fleetScope(this.#options.endpoint.id, this.#options.credentials.clientId, scope, organization);
-  }
-
-  #storeBlockCall<T>(call: () => Promise<T>): Promise<T | undefined> {
-    const pending = boundedStoreCall(call, this.#options.cache.storeTimeout, (error) => this.#report({ type: 'store', operation: 'block', error }));
-    this.#blockCalls.add(pending);
-    void pending.finally(() => this.#blockCalls.delete(pending));
-    return pending;
-  }
-
   toJSON(): Record<string, unknown> {
     const o = this.#options;
     return {
@@ -681,11 +596,6 @@ interface EndpointInfo {
 function isEndpointTrouble(error: unknown): boolean {
   return error instanceof TokenClientError &&
     (error.code === ErrorCode.NETWORK_ERROR || (error instanceof TokenResponseError && (error.status === 404 || error.status === 405)));
-}
-
-function statusOf(error: TokenClientError): number {
-  const { status } = error as { status?: unknown };
-  return typeof status === 'number' ? status : 0;
 }
 
 function usesDefaults(o: GetTokenOptions): boolean {
