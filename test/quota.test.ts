@@ -217,6 +217,21 @@ describe('block until the bucket resets', () => {
     expect(app.requestCount).toBe(4);
   });
 
+  it('refresh-ahead waits for the reset: the cached token is served, nothing is sent, no refresh failure is reported', async () => {
+    const { client: c, events } = client('quota-app.eu.auth0.com', { refreshAhead: 200_000 });
+    const cached = await c.getToken(); // 600 s tokens: handed out until 540 s; the refresh starts between 340 s and 440 s
+    await fresh(c, { audience: OTHER_API });
+    await fresh(c, { audience: OTHER_API });
+    await expect(fresh(c, { audience: OTHER_API })).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
+    clock.advance(450_000); // in the refresh-ahead window
+    for (let i = 0; i < 5; i++) expect(await c.getToken()).toBe(cached);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(app.requestCount).toBe(4);
+    // The low warning (the third token left 0 of 3) and the block: no 'refresh' failure for the refresh the block stopped.
+    expect(events.map((e) => [e.type, e.error.code])).toEqual([['quota', ErrorCode.QUOTA_LOW], ['quota', ErrorCode.QUOTA_EXCEEDED]]);
+    expect(c.stats()).toMatchObject({ refreshes: 1, hits: 5 });
+  });
+
   it('an organization bucket blocks that organization only; the application bucket blocks every key', async () => {
     const { client: c } = client('quota-org.eu.auth0.com');
     await c.getToken({ organization: 'org_a' });
