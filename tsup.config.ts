@@ -24,6 +24,7 @@ const entry = {
   'undici/index': 'src/undici/index.ts',
   'testing/index': 'src/testing/index.ts',
   'redis/index': 'src/redis/index.ts',
+  'opentelemetry/index': 'src/opentelemetry/index.ts',
 };
 const subpathEntries = Object.fromEntries(Object.entries(entry).filter(([name]) => name !== 'index'));
 

@@ -35,7 +35,7 @@ mkdirSync(consumer);
 writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
 // The optional peers of the subpath entries, at the versions this repository tests with.
 const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies;
-const peers = ['msw', '@mswjs/interceptors'].map((name) => `${name}@${dev[name]}`);
+const peers = ['msw', '@mswjs/interceptors', '@opentelemetry/api'].map((name) => `${name}@${dev[name]}`);
 run('npm', ['install', tarball, ...peers, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], consumer);
 
 const smoke = `
@@ -98,6 +98,8 @@ writeFileSync(join(consumer, 'esm.mjs'), `${smoke}
       await own.disable();
     }
   }
+  if (typeof (await import('m2m-token/opentelemetry')).enableOpenTelemetry !== 'function') throw new Error('import: m2m-token/opentelemetry');
+  if (typeof createRequire(import.meta.url)('m2m-token/opentelemetry').enableOpenTelemetry !== 'function') throw new Error('require: m2m-token/opentelemetry');
   // Two copies (ESM and CJS) of the package: instanceof still holds through the Symbol.for brand.
   try { new cjs.TokenClient({ clientId: 'c' }); } catch (e) {
     if (!(e instanceof esm.TokenClientError) || !(e instanceof esm.ConfigurationError)) throw new Error('brand: instanceof across copies failed');

@@ -1,3 +1,6 @@
+import type { QuotaExceededError } from './quota.js';
+import type { QuotaReading } from './quota.js';
+
 /** Stable error codes. Match on `error.code`, never on the message. */
 export const ErrorCode = {
   /** An option given to the constructor or to `getToken()` is missing or invalid. */
@@ -37,6 +40,10 @@ export const ErrorCode = {
    * (`staleIfError`). Reported through `onError` (type `'stale'`), never thrown; `cause` is the failure.
    */
   STALE_TOKEN: 'M2M_STALE_TOKEN',
+  /** An Auth0 token quota is used up: the key's requests are blocked until `resetAt` (`QuotaExceededError`). */
+  QUOTA_EXCEEDED: 'M2M_QUOTA_EXCEEDED',
+  /** An Auth0 token quota fell below the `quota.warnBelow` fraction. Reported through `onError` (type `'quota'`), never thrown. */
+  QUOTA_LOW: 'M2M_QUOTA_LOW',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -68,7 +75,8 @@ export type TokenRequestErrorCode =
  * | `M2M_OAUTH_ERROR` | {@link OAuthError} (`status`, `error`, `errorDescription`, `errorUri`) |
  * | `M2M_HTTP_STATUS`, `M2M_RESPONSE_*`, `M2M_TOKEN_TYPE_UNSUPPORTED`, `M2M_DISCOVERY_FAILED` | {@link TokenResponseError} (`status`) |
  * | `M2M_TIMEOUT`, `M2M_NETWORK_ERROR`, `M2M_ABORTED`, `M2M_CLIENT_CLOSED` | {@link TokenRequestError} |
- * | `M2M_UNEXPECTED_ERROR`, `M2M_STORE_ERROR`, `M2M_STALE_TOKEN`, `M2M_UNSUPPORTED_RUNTIME` | {@link TokenClientError} itself |
+ * | `M2M_QUOTA_EXCEEDED` | `QuotaExceededError` (`resetAt`, `scope`, `bucket`, `status?`) |
+ * | `M2M_UNEXPECTED_ERROR`, `M2M_STORE_ERROR`, `M2M_STALE_TOKEN`, `M2M_UNSUPPORTED_RUNTIME`, `M2M_QUOTA_LOW` | {@link TokenClientError} itself |
  *
  * `err instanceof TokenClientError` narrows to this union (TypeScript ≥ 5.3), as does {@link isTokenClientError}:
  *
@@ -87,7 +95,8 @@ export type M2MError =
   | OAuthError
   | TokenResponseError
   | TokenRequestError
-  | TokenClientError<typeof ErrorCode.UNEXPECTED | typeof ErrorCode.STORE_ERROR | typeof ErrorCode.STALE_TOKEN | typeof ErrorCode.UNSUPPORTED_RUNTIME>;
+  | QuotaExceededError
+  | TokenClientError<typeof ErrorCode.UNEXPECTED | typeof ErrorCode.STORE_ERROR | typeof ErrorCode.STALE_TOKEN | typeof ErrorCode.UNSUPPORTED_RUNTIME | typeof ErrorCode.QUOTA_LOW>;
 
 /** The classes of {@link M2MError} that can have one of the codes `C`: `M2M_HTTP_STATUS` → `TokenResponseError`. */
 export type TokenClientErrorWithCode<C extends ErrorCode> = M2MError extends infer E
@@ -141,6 +150,8 @@ export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
   attempts?: number;
   /** How long the server asked to wait (`Retry-After`, `x-ratelimit-reset`), in ms, when it said. */
   retryAfter?: number;
+  /** The quota headers of the response behind this error (a 429 for an exceeded Auth0 quota), when it had any. */
+  quota?: QuotaReading;
 
   constructor(code: C, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -284,11 +295,11 @@ const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error
 
 /**
  * Whether a failure of the token endpoint may pass by itself (network, timeout, 408, 429, 5xx other than 501 and 505,
- * `temporarily_unavailable`): what stale-if-error covers. A credential error never is.
+ * `temporarily_unavailable`, an exhausted Auth0 quota): what stale-if-error covers. A credential error never is.
  */
 export function isTransientFailure(error: unknown): boolean {
   if (!(error instanceof TokenClientError)) return false;
-  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT) return true;
+  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT || error.code === ErrorCode.QUOTA_EXCEEDED) return true;
   if (error instanceof OAuthError) {
     if (CREDENTIAL_ERRORS.has(error.error)) return false;
     if (TRANSIENT_OAUTH_ERRORS.has(error.error)) return true;

@@ -1,4 +1,5 @@
-import { ErrorCode, OAuthError, redact, TokenResponseError } from './errors.js';
+import { ErrorCode, OAuthError, redact, TokenClientError, TokenResponseError } from './errors.js';
+import { exhaustedBuckets, readQuota, type QuotaReading } from './quota.js';
 import { createToken, type Token } from './token-source.js';
 import type { EpochMilliseconds, Milliseconds } from './types.js';
 
@@ -37,8 +38,26 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
 /** RFC 7230 `token` characters: the auth scheme (`token_type`) is sent before the token in the header. */
 const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Turns a token endpoint response into a {@link Token} or a typed error (RFC 6749 §5.1, §5.2). */
+/**
+ * Turns a token endpoint response into a {@link Token} or a typed error (RFC 6749 §5.1, §5.2). Quota headers go on
+ * the token, or on the error (a 429 whose quota bucket is used up also gets `retryAfter`: until that bucket resets).
+ */
 export function parseTokenResponse(response: HttpResponse, context: ResponseContext, requestSecrets?: readonly string[]): Token {
+  const quota = readQuota(response.headers, response.sentAt);
+  if (quota === undefined) return parse(response, context, requestSecrets, undefined);
+  try {
+    return parse(response, context, requestSecrets, quota);
+  } catch (error) {
+    if (error instanceof TokenClientError) {
+      error.quota = quota;
+      const exhausted = response.status === 429 ? exhaustedBuckets(quota, response.sentAt) : [];
+      if (exhausted.length > 0) error.retryAfter = Math.max(...exhausted.map((b) => b.resetAt)) - response.sentAt;
+    }
+    throw error;
+  }
+}
+
+function parse(response: HttpResponse, context: ResponseContext, requestSecrets: readonly string[] | undefined, quota: QuotaReading | undefined): Token {
   // The request's own secrets too (a signed client assertion): a server may echo them in an error.
   const ctx = requestSecrets?.length ? { ...context, secrets: [...context.secrets, ...requestSecrets] } : context;
   const { status } = response;
@@ -66,6 +85,7 @@ export function parseTokenResponse(response: HttpResponse, context: ResponseCont
     expiresAt: response.sentAt + expiresIn,
     scope: readScope(body.scope, withToken.secrets),
     raw: body,
+    quota,
   });
 }
 

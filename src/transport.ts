@@ -7,6 +7,7 @@ import { exchange } from './exchange.js';
 import { HttpAgents, httpExchange } from './http-exchange.js';
 import type { ProxySettings } from './proxy.js';
 import type { Clock, Milliseconds } from './types.js';
+import { requestChannel, traceAttempt, type RequestTrace } from './diagnostics.js';
 
 // Loaded with the first request, like undici: import time matters in serverless functions.
 let retryModule: Promise<typeof import('p-retry').default> | undefined;
@@ -100,18 +101,24 @@ export class Transport {
     deadline = performance.now() + this.#config.totalTimeout,
     /** Told of each failed attempt that will be retried (before the backoff wait). */
     onRetry?: (error: Error) => void,
+    /** A token request: each attempt is published on the `m2m-token:request` tracing channel (when it has subscribers). */
+    trace?: RequestTrace,
   ): Promise<T> {
     const { retry } = this.#config;
     const closing = this.#closing.signal;
     if (closing.aborted) throw closedError();
     let attempts = 0;
     let lastResponse: HttpResponse | undefined;
-    const attempt = async () => {
-      attempts += 1;
-      lastResponse = undefined;
+    const once = async () => {
       const request = await build();
       lastResponse = await this.#attempt(request, deadline, attempts);
       return handle(lastResponse, request);
+    };
+    const attempt = async () => {
+      attempts += 1;
+      lastResponse = undefined;
+      if (trace !== undefined && requestChannel.hasSubscribers) return traceAttempt(trace, attempts, once, () => lastResponse?.status);
+      return once();
     };
     try {
       // The first attempt runs bare: the retry machinery costs a few µs a call and is needed only on failure.
@@ -144,7 +151,8 @@ export class Transport {
       const failure = closing.aborted ? closedError() : error instanceof TokenClientError ? error : unexpectedError(cleanCopy(error));
       failure.attempts = attempts;
       const asked = lastResponse ? retryAfter(lastResponse, this.#config.clock.now()) : undefined;
-      if (asked !== undefined) failure.retryAfter = asked;
+      // The error may already know a longer wait (an exhausted Auth0 quota bucket): keep the longer.
+      if (asked !== undefined && !(asked < (failure.retryAfter ?? -1))) failure.retryAfter = asked;
       throw failure;
     }
   }
@@ -162,7 +170,8 @@ export class Transport {
     const { status } = response;
     // 501 Not Implemented and 505 HTTP Version Not Supported will answer the same next time.
     if (!(status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505))) return undefined;
-    const asked = retryAfter(response, this.#config.clock.now());
+    // The response's own Retry-After, or a longer wait the error knows (a 429 for an exhausted Auth0 quota bucket).
+    const asked = laterOf(retryAfter(response, this.#config.clock.now()), error.retryAfter);
     if (asked !== undefined && asked > retry.maxRetryAfter) return undefined;
     // A Retry-After of 0, or a reset already past (clock skew), must not remove the backoff.
     return Math.max(asked ?? 0, backoff(retry, attemptNumber));
@@ -246,6 +255,10 @@ function tooLargeError(status: number, endpoint: string, label: string): TokenRe
     `${capitalize(label)} sent a body over ${MAX_RESPONSE_BYTES} bytes (HTTP ${status}); a token or metadata response is a few KiB: check the URL.`,
     { endpoint },
   );
+}
+
+function laterOf(a: Milliseconds | undefined, b: Milliseconds | undefined): Milliseconds | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }
 
 /** Exponential backoff with full jitter: random in [0, min(maxDelay, baseDelay × 2^(n−1))]. */

@@ -224,4 +224,6 @@ export const CLASS_OF: Record<Code, string[]> = {
   [ErrorCode.STORE_ERROR]: ['TokenClientError'],
   [ErrorCode.UNSUPPORTED_RUNTIME]: ['TokenClientError', 'ConfigurationError'],
   [ErrorCode.STALE_TOKEN]: ['TokenClientError'],
+  [ErrorCode.QUOTA_EXCEEDED]: ['QuotaExceededError'],
+  [ErrorCode.QUOTA_LOW]: ['TokenClientError'],
 };
