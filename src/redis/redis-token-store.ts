@@ -1,4 +1,4 @@
-import type { Milliseconds, StoredToken, TokenStore, TokenStoreLease } from 'm2m-token';
+import type { EpochMilliseconds, Milliseconds, StoredToken, TokenStore, TokenStoreBlocks, TokenStoreLease } from 'm2m-token';
 import type { RedisCommands } from './commands.js';
 import { Freshness } from './freshness.js';
 import { Keyring, unreadable, UnusableValueError } from './keyring.js';
@@ -44,7 +44,7 @@ interface Sealed {
  * names share a hash tag; notifications use sharded pub/sub). Every method throws on Redis trouble; the
  * TokenClient reports it and carries on without the store.
  */
-export class RedisTokenStore implements TokenStore {
+export class RedisTokenStore implements TokenStore, TokenStoreBlocks {
   readonly #commands: RedisCommands;
   readonly #keyring: Keyring;
   readonly #prefix: string;
@@ -112,6 +112,36 @@ export class RedisTokenStore implements TokenStore {
     this.#freshness.dropped(names.id);
     // One script per name: under different encryption keys they are in different slots.
     await Promise.all(names.tokens.map((name) => run(this.#commands, DELETE, name, [])));
+  }
+
+  /**
+   * Shares an Auth0 quota block with the fleet: requests in `scope` wait until `until`. The value is encrypted and
+   * authenticated like a token, so nobody without the store key can plant a block; it expires with the block.
+   */
+  async setBlock(scope: string, until: EpochMilliseconds): Promise<void> {
+    const name = this.#blockName(scope);
+    const current = await this.getBlock(scope);
+    const latest = Math.max(until, current ?? 0);
+    const px = Math.min(MAX_STORED_TTL, Math.ceil(latest - Date.now()));
+    if (!(px > 0)) return;
+    await run(this.#commands, this.#commands.cluster ? WRITE_SHARDED : WRITE, name, [this.#keyring.seal(blockKey(scope), String(latest)), String(px), `${name}:set`]);
+  }
+
+  /** When the fleet's block on `scope` ends (epoch ms), or `undefined` when there is none (or it cannot be read). */
+  async getBlock(scope: string): Promise<EpochMilliseconds | undefined> {
+    const reply = await run(this.#commands, READ, this.#blockName(scope), ['256']);
+    if (typeof reply !== 'string') return undefined;
+    let until: number;
+    try {
+      until = Number(this.#keyring.open(blockKey(scope), reply));
+    } catch {
+      return undefined; // not ours, or altered: no block rather than a planted one
+    }
+    return Number.isFinite(until) && until > Date.now() ? until : undefined;
+  }
+
+  #blockName(scope: string): string {
+    return this.#names(blockKey(scope)).tokens[0]!.replace(/:token$/, ':block');
   }
 
   /** Tries to become the one process in the fleet that fetches `key`'s token, for at most `ttl` ms (≤ 5 s). */
@@ -222,3 +252,6 @@ function parseSealed(plaintext: string): Sealed {
   }
   return { issuedAt: issuedAt!, token };
 }
+
+/** Block scopes and cache keys never share a name or a sealed value. */
+const blockKey = (scope: string) => `quota-block\u0000${scope}`;
