@@ -384,6 +384,11 @@ interface ColdStartResult {
   ratio?: number;
   /** Median time inside the process from before the library is loaded to the token in hand, ms. */
   inProcess?: number;
+  /**
+   * Median over rounds of (the process's CPU time when its script ends − a bare script's in the same round), ms.
+   * All threads; load from other processes inflates it much less than wall time.
+   */
+  cpuOverBare?: number;
   error?: string;
 }
 
@@ -391,13 +396,14 @@ interface ColdStart {
   rounds: number;
   /** Median wall time of bare `node -e 0`, ms: what every row is measured over. */
   bare: number;
-  /** Median wall time of bare `node --input-type=module -e 0`, minus `bare`, ms (the ES module scripts pay it). */
-  esmOverBare: number;
+  /** Median CPU time of a bare script that only reads process.cpuUsage(), ms. */
+  bareCpu: number;
   results: ColdStartResult[];
 }
 
 const BARE = 'bare node -e 0';
-const BARE_ESM = 'bare node --input-type=module -e 0';
+const BARE_CPU = 'bare node -e <print process.cpuUsage()>';
+const PRINT_CPU = 'const c = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1000 }))';
 
 async function coldStartRow(): Promise<ColdStart> {
   const cases = coldStartCases.filter((c) => wanted(c.name));
@@ -415,18 +421,21 @@ async function coldStartRow(): Promise<ColdStart> {
   type Job = { name: string; argv: string[]; cwd: string; token: boolean };
   const jobs: Job[] = [
     { name: BARE, argv: ['-e', '0'], cwd: root, token: false },
-    { name: BARE_ESM, argv: ['--input-type=module', '-e', '0'], cwd: root, token: false },
+    { name: BARE_CPU, argv: ['-e', PRINT_CPU], cwd: root, token: false },
     ...cases.map((c) => ({ name: c.name, argv: coldStartArgv(c, childTarget), cwd: c.cwd === 'main' ? root : here, token: true })),
   ];
   const walls = new Map<string, number[]>();
   const overBare = new Map<string, number[]>();
   const inside = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
+  const cpuOverBare = new Map<string, number[]>();
   const errors = new Map<string, string>();
   let spawned = 0;
   const c0 = await counts();
   // Round 0 warms the file system cache and is not counted.
   for (let round = 0; round <= COLDSTART_ROUNDS; round++) {
     const wall = new Map<string, number>();
+    const cpuThisRound = new Map<string, number>();
     for (let k = 0; k < jobs.length; k++) {
       const job = jobs[(k + round) % jobs.length]!;
       if (errors.has(job.name)) continue;
@@ -435,16 +444,18 @@ async function coldStartRow(): Promise<ColdStart> {
       const ms = performance.now() - t0;
       if (job.token) spawned += 1;
       let error: string | undefined;
-      let printed: { token?: unknown; ms?: unknown } = {};
+      let printed: { token?: unknown; ms?: unknown; cpu?: unknown } = {};
       if (result.signal === 'SIGKILL') error = `did not exit within ${COLDSTART_EXIT_MS / 1000} s (a handle kept it alive)`;
       else if (result.status !== 0) error = result.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${result.status}`;
-      else if (job.token) {
+      else if (result.stdout !== '') {
         try {
           printed = JSON.parse(result.stdout) as typeof printed;
         } catch {
           // reported below
         }
-        if (typeof printed.token !== 'string' || !printed.token.startsWith('bench-token-')) error = `printed no token: ${result.stdout.slice(0, 80)}`;
+      }
+      if (error === undefined && job.token && (typeof printed.token !== 'string' || !printed.token.startsWith('bench-token-'))) {
+        error = `printed no token: ${result.stdout.slice(0, 80)}`;
       }
       if (error !== undefined) {
         errors.set(job.name, error);
@@ -454,10 +465,16 @@ async function coldStartRow(): Promise<ColdStart> {
       if (round === 0) continue;
       wall.set(job.name, ms);
       record(walls, job.name, ms);
-      if (job.token) record(inside, job.name, printed.ms as number);
+      if (typeof printed.cpu === 'number') {
+        cpuThisRound.set(job.name, printed.cpu);
+        record(cpu, job.name, printed.cpu);
+      }
+      if (typeof printed.ms === 'number') record(inside, job.name, printed.ms);
     }
     const bare = wall.get(BARE);
-    if (round > 0 && bare !== undefined) for (const [name, ms] of wall) record(overBare, name, ms - bare);
+    if (bare !== undefined) for (const [name, ms] of wall) record(overBare, name, ms - bare);
+    const bareCpu = cpuThisRound.get(BARE_CPU);
+    if (bareCpu !== undefined) for (const [name, ms] of cpuThisRound) record(cpuOverBare, name, ms - bareCpu);
   }
   const c1 = await counts();
   if (c1.tokens - c0.tokens !== spawned) log(`  note: ${spawned} cold-start processes, the server saw ${c1.tokens - c0.tokens} token requests`);
@@ -466,7 +483,7 @@ async function coldStartRow(): Promise<ColdStart> {
   return {
     rounds: COLDSTART_ROUNDS,
     bare: median(walls.get(BARE) ?? [NaN]),
-    esmOverBare: median(overBare.get(BARE_ESM) ?? [NaN]),
+    bareCpu: median(cpu.get(BARE_CPU) ?? [NaN]),
     results: cases.map((c) => {
       const xs = overBare.get(c.name);
       const base = { name: c.name, how: c.how, module: c.module };
@@ -478,6 +495,7 @@ async function coldStartRow(): Promise<ColdStart> {
         p75: quantile(xs, 0.75),
         ratio: floorMedian ? median(xs) / floorMedian : undefined,
         inProcess: median(inside.get(c.name)!),
+        cpuOverBare: cpuOverBare.has(c.name) ? median(cpuOverBare.get(c.name)!) : undefined,
       };
     }),
   };
@@ -669,15 +687,15 @@ if (imports) {
 if (coldStart) {
   print(`### 4b. Cold start: first token in a fresh process, over bare node: ${coldStart.rounds} rounds, medians`);
   print();
-  print(`Each process imports the library, constructs it, gets one token from the local server, closes what it opened and exits on its own. Timed from the outside, spawn to exit, minus bare \`node -e 0\` in the same round (median ${fmt(coldStart.bare, 1)} ms; \`node --input-type=module -e 0\` is ${fmt(coldStart.esmOverBare, 1)} ms over it, paid by the \`import\` scripts). "× floor" is the median over the floor's median. "import → token" is timed inside the process, from before the library is loaded to the token in hand.`);
+  print(`Each process imports the library, constructs it, gets one token from the local server, closes what it opened and exits on its own. Timed from the outside, spawn to exit, minus bare \`node -e 0\` in the same round (median ${fmt(coldStart.bare, 1)} ms). "× floor" is the median over the floor's median. "import → token" is timed inside the process, from before the library is loaded to the token in hand. "CPU over bare" is the process's CPU time (all threads) when its script ends, minus that of a bare script in the same round (${fmt(coldStart.bareCpu, 1)} ms): other processes on a busy machine inflate it much less than wall time.`);
   print();
-  print('| library | script | over bare node, ms | p25–p75 | × floor | import → token in process, ms |');
-  print('| --- | --- | ---: | ---: | ---: | ---: |');
+  print('| library | script | over bare node, ms | p25–p75 | × floor | import → token in process, ms | CPU over bare, ms |');
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of coldStart.results) {
-    if (r.error !== undefined) print(`| ${r.name} | ${r.how} | fails: ${r.error.slice(0, 80)} | | | |`);
-    else print(`| ${r.name} | ${r.how} | ${fmt(r.overBare, 1)} | ${fmt(r.p25, 1)}–${fmt(r.p75, 1)} | ${fmtRatio(r.ratio)} | ${fmt(r.inProcess, 1)} |`);
+    if (r.error !== undefined) print(`| ${r.name} | ${r.how} | fails: ${r.error.slice(0, 80)} | | | | |`);
+    else print(`| ${r.name} | ${r.how} | ${fmt(r.overBare, 1)} | ${fmt(r.p25, 1)}–${fmt(r.p75, 1)} | ${fmtRatio(r.ratio)} | ${fmt(r.inProcess, 1)} | ${fmt(r.cpuOverBare, 1)} |`);
   }
-  for (const n of coldStartUnmeasured.filter((x) => wanted(x.name))) print(`| ${n.name} | ${n.why} | n/a | | | |`);
+  for (const n of coldStartUnmeasured.filter((x) => wanted(x.name))) print(`| ${n.name} | ${n.why} | n/a | | | | |`);
   print();
 }
 if (memory) {
@@ -700,8 +718,9 @@ if (m2mImport) targets.push(`- import ≤ 20 ms over bare node: import ${fmt(m2m
 const m2mColdStart = coldStart?.results.filter((r) => r.name.startsWith('m2m-token'));
 if (m2mColdStart?.length) {
   const fetchStart = coldStart!.results.find((r) => r.name === 'global fetch');
-  const parts = m2mColdStart.map((r) => `${r.module} ${r.error ? 'failed' : `${fmt(r.overBare, 1)} ms (${fmtRatio(r.ratio)}× floor)`}`);
-  targets.push(`- cold start, first token over bare node: ${parts.join(', ')}; node:http floor ${fmt(coldStart!.results.find((r) => r.name === COLD_START_FLOOR)?.overBare, 1)} ms${fetchStart?.overBare !== undefined ? `, global fetch ${fmt(fetchStart.overBare, 1)} ms` : ''}`);
+  const floorStart = coldStart!.results.find((r) => r.name === COLD_START_FLOOR);
+  const parts = m2mColdStart.map((r) => `${r.module} ${r.error ? 'failed' : `${fmt(r.overBare, 1)} ms (${fmtRatio(r.ratio)}× floor; CPU ${fmt(r.cpuOverBare, 1)} ms)`}`);
+  targets.push(`- cold start, first token over bare node: ${parts.join(', ')}; node:http floor ${fmt(floorStart?.overBare, 1)} ms (CPU ${fmt(floorStart?.cpuOverBare, 1)} ms)${fetchStart?.overBare !== undefined ? `, global fetch ${fmt(fetchStart.overBare, 1)} ms (CPU ${fmt(fetchStart.cpuOverBare, 1)} ms)` : ''}`);
 }
 if (memory && !('error' in memory)) targets.push(`- memory bounded by cache.max: ${memory.cachedTokens} tokens cached after ${memory.keys.toLocaleString('en-US')} keys, heap ${signedMb(memory.after - memory.before)}`);
 if (targets.length > 0) {

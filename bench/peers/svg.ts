@@ -12,7 +12,7 @@ export interface Results {
   coldStart: {
     rounds: number;
     bare: number;
-    results: { name: string; module: 'import' | 'require'; overBare?: number; p25?: number; p75?: number; ratio?: number; error?: string }[];
+    results: { name: string; module: 'import' | 'require'; overBare?: number; p25?: number; p75?: number; ratio?: number; cpuOverBare?: number; error?: string }[];
   };
   imports: { bare: number; bareEsm: number; results: { name: string; esmOverBare?: number; cjsOverBare?: number; esmError?: string; cjsError?: string }[] };
   memory: unknown;
@@ -110,6 +110,14 @@ function panel(
   return { svg: parts.join('\n'), height: bottom - y + 24 };
 }
 
+/** "(2.9× floor, CPU 80 ms)" beside a cold-start bar. */
+function coldStartNote(c: Results['coldStart']['results'][number]): string | undefined {
+  const parts: string[] = [];
+  if (c.ratio !== undefined && !c.name.startsWith('floor')) parts.push(`${c.ratio.toFixed(1)}× floor`);
+  if (c.cpuOverBare !== undefined) parts.push(`CPU ${c.cpuOverBare.toFixed(0)} ms`);
+  return parts.length > 0 ? `(${parts.join(', ')})` : undefined;
+}
+
 export function renderSvg(r: Results): string {
   const sections: string[] = [];
   let y = 72;
@@ -165,7 +173,7 @@ export function renderSvg(r: Results): string {
     value: c.overBare,
     range: c.p25 !== undefined && c.p75 !== undefined ? [c.p25, c.p75] : undefined,
     ours: isOurs(c.name),
-    note: c.error ? 'failed' : c.ratio !== undefined && !c.name.startsWith('floor') ? `(${c.ratio.toFixed(1)}× floor)` : undefined,
+    note: c.error ? 'failed' : coldStartNote(c),
   }));
   const coldStartFloor = r.coldStart.results.find((c) => c.name.startsWith('floor'))?.overBare;
   add(panel(y, `Cold start: first token in a fresh process, wall ms over bare node (${r.coldStart.bare.toFixed(0)} ms), median and p25–p75 (lower is better)`, coldStartBars, {
