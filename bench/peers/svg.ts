@@ -177,7 +177,8 @@ export function renderSvg(r: Results): string {
   }));
   const coldStartFloor = r.coldStart.results.find((c) => c.name.startsWith('floor'))?.overBare;
   add(panel(y, `Cold start: first token in a fresh process, wall ms over bare node (${r.coldStart.bare.toFixed(0)} ms), median and p25–p75 (lower is better)`, coldStartBars, {
-    max: Math.max(20, ...coldStartBars.map((b) => Math.max(b.value ?? 0, b.range?.[1] ?? 0))),
+    // Headroom: the value and its note go after the longest whisker.
+    max: Math.max(20, ...coldStartBars.map((b) => Math.max(b.value ?? 0, b.range?.[1] ?? 0))) * 1.3,
     floorAt: coldStartFloor,
     floorLabel: coldStartFloor === undefined ? undefined : `floor, ${coldStartFloor.toFixed(0)} ms`,
     format: (v) => v.toFixed(0),
