@@ -386,7 +386,8 @@ interface ColdStartResult {
   inProcess?: number;
   /**
    * Median over rounds of (the process's CPU time when its script ends − a bare script's in the same round), ms.
-   * All threads; load from other processes inflates it much less than wall time.
+   * All threads. Time spent waiting for a core does not count, but how much V8 does on its background threads varies
+   * with load: compare it within one run.
    */
   cpuOverBare?: number;
   error?: string;
@@ -687,7 +688,7 @@ if (imports) {
 if (coldStart) {
   print(`### 4b. Cold start: first token in a fresh process, over bare node: ${coldStart.rounds} rounds, medians`);
   print();
-  print(`Each process imports the library, constructs it, gets one token from the local server, closes what it opened and exits on its own. Timed from the outside, spawn to exit, minus bare \`node -e 0\` in the same round (median ${fmt(coldStart.bare, 1)} ms). "× floor" is the median over the floor's median. "import → token" is timed inside the process, from before the library is loaded to the token in hand. "CPU over bare" is the process's CPU time (all threads) when its script ends, minus that of a bare script in the same round (${fmt(coldStart.bareCpu, 1)} ms): other processes on a busy machine inflate it much less than wall time.`);
+  print(`Each process imports the library, constructs it, gets one token from the local server, closes what it opened and exits on its own. Timed from the outside, spawn to exit, minus bare \`node -e 0\` in the same round (median ${fmt(coldStart.bare, 1)} ms). "× floor" is the median over the floor's median. "import → token" is timed inside the process, from before the library is loaded to the token in hand. "CPU over bare" is the process's CPU time (all threads) when its script ends, minus that of a bare script in the same round (${fmt(coldStart.bareCpu, 1)} ms). Waiting for a core on a busy machine does not count in it, but the work V8 does on its background threads varies with load: compare it within one run.`);
   print();
   print('| library | script | over bare node, ms | p25–p75 | × floor | import → token in process, ms | CPU over bare, ms |');
   print('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
