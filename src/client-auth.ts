@@ -542,7 +542,8 @@ export function basicAuthorization(clientId: string, clientSecret: string, encod
 }
 
 /** The secret as given and as it appears in a form body or a URL. */
-function secretForms(secret: string): string[] {
+/** A secret as a request may carry it, and so as a server or a dispatcher may echo it: raw, form- and URI-encoded. */
+export function secretForms(secret: string): string[] {
   return secret === '' ? [] : [...new Set([secret, formEncode(secret), encodeURIComponent(secret)])];
 }
 

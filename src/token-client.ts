@@ -1,7 +1,7 @@
 import type { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
-import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
+import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, secretForms, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { credentialFingerprint } from './credential-fingerprint.js';
 import { Discovery } from './discovery.js';
 import { cacheChannel, fingerprint, refreshChannel, requestChannel, storeErrorChannel, type CacheLookupMessage, type RequestTrace } from './diagnostics.js';
@@ -496,7 +496,7 @@ export class TokenClient implements TokenSource {
       if (isEndpointTrouble(error)) this.#discovery?.invalidate();
       // Whatever path the failure took (discovery metadata, a server's method list, a dispatcher), the secret does
       // not leave with it.
-      throw scrubError(this.#quota.failed(key, params.organization, error, origin), [o.credentials.clientSecret]);
+      throw scrubError(this.#quota.failed(key, params.organization, error, origin), o.credentials.clientSecret === undefined ? [] : secretForms(o.credentials.clientSecret));
     }
     if (token.quota !== undefined) this.#quota.read(key, params.organization, token.quota, 200, origin!);
     const entry = this.#entryFor(token);

@@ -109,8 +109,11 @@ export class Transport {
     if (closing.aborted) throw closedError();
     let attempts = 0;
     let lastResponse: HttpResponse | undefined;
+    // The secrets of the last request built (an assertion, the encoded secret): a foreign error may quote them.
+    let lastSecrets: readonly string[] | undefined;
     const once = async () => {
       const request = await build();
+      lastSecrets = request.secrets;
       lastResponse = await this.#attempt(request, deadline, attempts);
       return handle(lastResponse, request);
     };
@@ -148,7 +151,7 @@ export class Transport {
     } catch (error) {
       // One error object per request, not the shared abort reason, so each carries its own attempts.
       // A foreign error (a signing function's, a dispatcher's) is kept only as a clean copy: it may carry the request.
-      const failure = closing.aborted ? closedError() : error instanceof TokenClientError ? error : unexpectedError(cleanCopy(error));
+      const failure = closing.aborted ? closedError() : error instanceof TokenClientError ? error : unexpectedError(cleanCopy(error, lastSecrets));
       failure.attempts = attempts;
       const asked = lastResponse ? retryAfter(lastResponse, this.#config.clock.now()) : undefined;
       // The error may already know a longer wait (an exhausted Auth0 quota bucket): keep the longer.
