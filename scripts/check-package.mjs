@@ -2,7 +2,7 @@
 // runtime cannot run), packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch
 // consumer and loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package`
 // (Node 24 via npm). scripts/check-consumers.mjs runs it under Jest, vitest and node:test.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -112,4 +112,28 @@ writeFileSync(join(consumer, 'cjs.cjs'), `${smoke}
 `);
 run('node', ['esm.mjs'], consumer);
 run('node', ['cjs.cjs'], consumer);
+
+// On a Node older than engines allows, the package must say so by name (M2M_UNSUPPORTED_RUNTIME), not fail deep
+// inside a dependency. The machine's own node (outside node_modules/.bin) is such a Node on the dev machines (20).
+{
+  const systemPath = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':');
+  const which = spawnSync('sh', ['-c', 'command -v node'], { env: { ...process.env, PATH: systemPath }, encoding: 'utf8' });
+  const oldNode = which.stdout.trim();
+  const version = oldNode ? spawnSync(oldNode, ['--version'], { encoding: 'utf8' }).stdout.trim() : '';
+  const [major, minor] = version.slice(1).split('.').map(Number);
+  if (!oldNode || major > 22 || (major === 22 && minor >= 19)) {
+    console.log(`check:package: no Node older than 22.19 on PATH (${version || 'none'}); the unsupported-runtime check did not run`);
+    if (process.env.CI) throw new Error('CI: the unsupported-runtime check needs the machine\'s Node 20');
+  } else {
+    const probe = `const e = (() => { try { new m.TokenClient({ domain: 'tenant.auth0.com', clientId: 'c', clientSecret: 'fake-secret' }); } catch (error) { return error; } })();
+if (!e || e.code !== 'M2M_UNSUPPORTED_RUNTIME' || !e.message.includes('22.19.0')) { console.error('expected M2M_UNSUPPORTED_RUNTIME, got', e); process.exit(1); }`;
+    writeFileSync(join(consumer, 'old-node.cjs'), `const m = require('m2m-token');\n${probe}`);
+    writeFileSync(join(consumer, 'old-node.mjs'), `import * as m from 'm2m-token';\n${probe}`);
+    for (const file of ['old-node.cjs', 'old-node.mjs']) {
+      const result = spawnSync(oldNode, [file], { cwd: consumer, encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${file} on Node ${version}: ${result.stderr || result.stdout}`);
+    }
+    console.log(`on Node ${version} (unsupported), import and require, then construction, fail with M2M_UNSUPPORTED_RUNTIME: ok`);
+  }
+}
 console.log('check:package passed');

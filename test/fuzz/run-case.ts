@@ -376,7 +376,7 @@ function compareOutcome(possibles: Possible[], outcome: Settled, posts: Delivere
         t.accessToken === e.accessToken &&
         t.tokenType === e.tokenType &&
         (t.expiresIn === e.expiresIn || Math.abs(t.expiresIn - e.expiresIn) <= Math.abs(e.expiresIn) * 1e-12) &&
-        (e.scope === 'any' || JSON.stringify(t.scope) === JSON.stringify(e.scope?.map((entry) => scrubbed(entry, [secret, formEncode(secret), uriEncode(secret), e.accessToken]))))
+        (e.scope === 'any' || JSON.stringify(t.scope) === JSON.stringify(e.scope?.map((entry) => scrubbed(entry, [secret, formEncode(secret), uriEncode(secret), basicCredentials(CLIENT_ID, secret), e.accessToken]))))
       );
     }
     const error = outcome.error as { code?: unknown; status?: unknown };
