@@ -148,7 +148,7 @@ export class Discovery {
 /** A received issuer for a message: quoted when it is a plain URL (what an issuer must be), else only described. */
 function shownIssuer(issuer: unknown): string {
   if (typeof issuer !== 'string') return `of type ${issuer === null ? 'null' : typeof issuer}`;
-  let plain = false;
+  let plain: boolean;
   try {
     plain = issuer.length <= 200 && /^https?:\/\/[\x21-\x7e]+$/.test(issuer) && new URL(issuer).protocol.startsWith('http');
   } catch {

@@ -57,9 +57,10 @@ interface FlightState {
   superseded: boolean;
   /** A forced refresh (forceRefresh, or a token an API refused) is never answered with a stale token. */
   forced: boolean;
-  /** Resolves with a stale token when the endpoint fails transiently and one is available: waiters stop waiting. */
-  stale: Promise<Token>;
-  offerStale: (token: Token) => void;
+  /** The stale token offered when the endpoint failed transiently and one was available: waiters stop waiting. */
+  staleToken: Token | undefined;
+  /** Callers waiting for that offer (made only when a caller could use one: it costs nothing on other flights). */
+  staleWaiters: ((token: Token) => void)[] | undefined;
   /** A token read from the shared store that is past its leeway but still valid: the fallback of a fresh process. */
   storeCandidate: CacheEntry | undefined;
 }
@@ -347,14 +348,20 @@ export class TokenClient implements TokenSource {
       flight = this.#startFlight(key, params, force);
     }
     const waiting = waitFor(flight.promise, signal);
-    // A stale token offered while the endpoint fails ends the wait; the request goes on in the background.
-    return force || !this.#options.staleIfError ? waiting : Promise.race([waiting, flight.meta.stale]);
+    // A stale token offered while the endpoint fails ends the wait; the request goes on in the background. Only a
+    // key with a cached token can have one (or a store candidate, found later in the flight).
+    const cached = key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key);
+    if (force || !this.#options.staleIfError || (this.#shared === undefined && cached === undefined)) return waiting;
+    const state = flight.meta;
+    const stale = new Promise<Token>((resolve) => {
+      if (state.staleToken !== undefined) resolve(state.staleToken);
+      else (state.staleWaiters ??= []).push(resolve);
+    });
+    return Promise.race([waiting, stale]);
   }
 
   #startFlight(key: string, params: TokenParams, force: boolean) {
-    let offerStale!: (token: Token) => void;
-    const stale = new Promise<Token>((resolve) => (offerStale = resolve));
-    const state: FlightState = { fresh: force, superseded: false, forced: force, stale, offerStale, storeCandidate: undefined };
+    const state: FlightState = { fresh: force, superseded: false, forced: force, staleToken: undefined, staleWaiters: undefined, storeCandidate: undefined };
     return this.#flights.start(key, state, () => this.#obtain(key, params, state));
   }
 
@@ -428,7 +435,8 @@ export class TokenClient implements TokenSource {
     entry.lastError = failure;
     // Until the request in flight settles, no other background attempt starts for this key.
     if (!final) entry.retryAt = Infinity;
-    state.offerStale(entry.token);
+    state.staleToken = entry.token;
+    for (const resolve of state.staleWaiters ?? []) resolve(entry.token);
     if (now >= entry.usableUntil) this.#reportStale(entry, now);
   }
 
