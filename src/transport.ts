@@ -42,6 +42,9 @@ function isPermanentNetworkError(error: TokenClientError): boolean {
   return typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code);
 }
 
+/** How much longer than an attempt a CONNECT tunnel being opened may take before it is abandoned. */
+const TUNNEL_MARGIN = 250;
+
 /** Bodies larger than this are refused: a token response is a few KiB at most. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -88,7 +91,9 @@ export class Transport {
 
   constructor(config: TransportConfig) {
     this.#config = config;
-    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls, config.proxy, config.timeout);
+    // A tunnel being opened outlives its attempt by a margin only: the attempt's own timeout must fire first (and
+    // report M2M_TIMEOUT), and the tunnel still ends soon after, instead of holding a socket to the proxy.
+    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls, config.proxy, config.timeout + TUNNEL_MARGIN);
   }
 
   /**
