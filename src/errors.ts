@@ -280,7 +280,8 @@ const SCRUB_IN_PLACE = 4;
  */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
-  for (const secret of secrets) {
+  // Each secret once: a second pass would cut a secret out of the [REDACTED] the first one wrote.
+  for (const secret of new Set(secrets)) {
     if (!secret) continue;
     if (secret.length >= SCRUB_IN_PLACE) out = out.split(secret).join(REDACTED);
     else if (out.includes(secret)) return REDACTED;

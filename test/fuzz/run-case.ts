@@ -546,7 +546,7 @@ export function mutateCase(c: FuzzCase): FuzzCase {
 /** README: a scope entry that echoes the secret or the token has it replaced (a short one withholds the entry). */
 function scrubbed(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) {
+  for (const secret of new Set(secrets)) {
     if (secret.length >= 4) out = out.split(secret).join('[REDACTED]');
     else if (secret && out.includes(secret)) return '[REDACTED]';
   }
