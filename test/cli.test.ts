@@ -60,6 +60,28 @@ describe('m2m-token: help, version, usage errors', () => {
     expect(v).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
+  it('--help and --version load neither the library nor jose', async () => {
+    // Logs every module the process resolves (import and require alike), at exit.
+    const hook = `import { registerHooks } from 'node:module';
+      const seen = [];
+      registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.push(r.url); return r; } });
+      process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));`;
+    for (const flag of ['--help', '--version']) {
+      const r = await new Promise<CliResult>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, '--import', 'tsx', join(root, 'src/cli/index.ts'), flag], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(r.code).toBe(0);
+      const loaded = (JSON.parse(/LOADED (.*)/.exec(r.stderr)![1]!) as string[]).filter((u) => u.includes('/src/') || u.includes('/node_modules/jose/'));
+      expect(loaded.map((u) => u.slice(u.indexOf('/src/') + 1)).sort()).toEqual(['src/cli/help.ts', 'src/cli/index.ts', 'src/cli/shared.ts', 'src/version.ts']);
+    }
+  });
+
   it.each(['token', 'header', 'decode', 'doctor'])('%s --help has usage and examples', async (command) => {
     const r = await cli([command, '--help']);
     expect(r.code).toBe(0);
