@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTokenServer, type TokenServer } from './helpers/token-server.js';
-import { AUDIENCE, CLIENT_ID, CLIENT_SECRET, startCliDemo, type CliDemo } from './helpers/cli-demo.js';
+import { AUDIENCE, CLIENT_ID, CLIENT_SECRET, KEY_CLIENT_ID, KEY_CLIENT_PEM, startCliDemo, type CliDemo } from './helpers/cli-demo.js';
 
 const root = join(import.meta.dirname, '..');
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -162,6 +162,24 @@ describe('m2m-token token and header', () => {
     writeFileSync(file, `${CLIENT_SECRET}\n`);
     const fromFile = await cli(['header', '--client-secret-file', file], { ...noSecret, M2M_CLIENT_SECRET: 'fake-wrong-secret' });
     expect(fromFile.code).toBe(0);
+  });
+
+  it('private_key_jwt with discovery: the key from a file, from standard input, or inline in M2M_PRIVATE_KEY', async () => {
+    const keyEnv = { M2M_ISSUER: demo.as.issuer, M2M_CLIENT_ID: KEY_CLIENT_ID, M2M_AUDIENCE: AUDIENCE };
+    const file = join(mkdtempSync(join(tmpdir(), 'm2m-cli-')), 'key.pem');
+    writeFileSync(file, KEY_CLIENT_PEM);
+    for (const [args, extra, input] of [
+      [['--private-key-file', file], {}, undefined],
+      [['--private-key-file', '-'], {}, KEY_CLIENT_PEM],
+      [[], { M2M_PRIVATE_KEY: KEY_CLIENT_PEM }, undefined],
+    ] as const) {
+      const r = await cli(['token', '--json', ...args], { ...keyEnv, ...extra }, input);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ authMethod: 'private_key_jwt', claims: { client_id: KEY_CLIENT_ID, aud: AUDIENCE } });
+    }
+    const doctor = await cli(['doctor', '--json', '--private-key-file', file], keyEnv);
+    expect(doctor.code).toBe(0);
+    expect(check(doctor, 'auth method').detail).toMatch(/^private_key_jwt \(the server allows .*private_key_jwt/);
   });
 
   it('a refused request exits 1 with the library error code', async () => {
