@@ -2,7 +2,7 @@
 // demo servers (oidc-provider shaped like Auth0, and a protected API) and the scripted token endpoint. The packed
 // bin is run by scripts/check-package.mjs and by test/cli-packed.test.ts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +220,22 @@ describe('m2m-token decode', () => {
     expect(bad.stdout).toContain('signature  INVALID');
     const wrongAud = await cli(['decode', jwt, '--jwks', demo.as.jwksUri, '--audience', 'https://other']);
     expect(wrongAud.code).toBe(1);
+  });
+
+  // util-linux `script` gives the bin a pseudo-terminal: colours there, none with NO_COLOR.
+  it.skipIf(!existsSync('/usr/bin/script'))('colours only on a terminal, and not with NO_COLOR', async () => {
+    const onTty = (extra: Record<string, string>) => new Promise<string>((resolve, reject) => {
+      const command = `${process.execPath} --import tsx src/cli/index.ts decode ${jwt}`;
+      const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: root, env: { PATH: process.env.PATH ?? '', TERM: 'xterm', ...extra } });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.on('error', reject);
+      child.on('close', () => resolve(stdout));
+    });
+    expect(await onTty({})).toContain('\u001b[1mheader\u001b[22m');
+    const plain = await onTty({ NO_COLOR: '1' });
+    expect(plain).toContain('header  {');
+    expect(plain).not.toContain('\u001b[1m');
   });
 
   it('refuses what is not a JWT', async () => {
