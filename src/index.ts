@@ -28,7 +28,6 @@ export type {
   ClientAssertionSigner,
   ProxyOption,
 } from './options.js';
-export { ENV_NAMES, optionsFromEnv } from './env.js';
 export type { EnvName, EnvOverrides, EnvRecord } from './env.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';

@@ -4,7 +4,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigurationError, ENV_NAMES, ErrorCode, optionsFromEnv, TokenClient } from '../src/index.js';
+import { ENV_NAMES, optionsFromEnv } from '../src/env.js';
+import { ConfigurationError, ErrorCode, TokenClient } from '../src/index.js';
 import { startTokenServer, type TokenServer } from './helpers/token-server.js';
 
 const base = { M2M_CLIENT_ID: 'c', M2M_CLIENT_SECRET: 'fake-secret' };

@@ -1,7 +1,7 @@
 // The commands of the m2m-token command line. Loaded by ./index.ts only when a command runs; the library and
 // jose are imported here on first use, never at the top, so that this module costs nothing to parse-and-skip.
 import type { Token, TokenClient, TokenRequestMessage } from '../index.js';
-import type { EnvRecord } from '../env.js';
+import { optionsFromEnv, type EnvRecord } from '../env.js';
 import { EXIT, UsageError, useColor, type Command, type ParsedValues } from './shared.js';
 
 type Library = typeof import('../index.js');
@@ -121,7 +121,7 @@ function claimLines(claims: Record<string, unknown>, now: number): string[] {
 async function getToken(values: ParsedValues): Promise<{ lib: Library; client: TokenClient; token: Token; seen: TokenRequestMessage[] }> {
   const env = await configEnv(values);
   const lib = await library();
-  const options = lib.optionsFromEnv(env);
+  const options = optionsFromEnv(env);
   const client = new lib.TokenClient(options);
   const watch = await watchRequests(lib);
   try {
@@ -259,7 +259,7 @@ export async function run(command: Command, values: ParsedValues, positionals: s
         return await decodeCommand(values, positionals);
       case 'doctor': {
         const { doctor } = await import('./doctor.js');
-        return await doctor(values, { configEnv, library, jose, watchRequests, decodeParts, inWords, paint });
+        return await doctor(values, { optionsFromEnv, configEnv, library, jose, watchRequests, decodeParts, inWords, paint });
       }
     }
   } catch (error) {
@@ -270,6 +270,7 @@ export async function run(command: Command, values: ParsedValues, positionals: s
 
 export type { Library, Jose };
 export type DoctorTools = {
+  optionsFromEnv: typeof optionsFromEnv;
   configEnv: typeof configEnv;
   library: typeof library;
   jose: typeof jose;

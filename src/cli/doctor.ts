@@ -116,7 +116,7 @@ export async function doctor(values: ParsedValues, tools: DoctorTools): Promise<
   try {
     const env = await tools.configEnv(values);
     lib = await tools.library();
-    options = lib.optionsFromEnv(env);
+    options = tools.optionsFromEnv(env);
     client = new lib.TokenClient({ ...options, retry: false });
     const json = client.toJSON() as { tokenEndpoint?: string; issuer?: string };
     const credential = options.clientAssertion !== undefined ? 'private key' : options.tls !== undefined ? 'TLS certificate' : 'client secret';
