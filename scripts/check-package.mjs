@@ -136,4 +136,55 @@ if (!e || e.code !== 'M2M_UNSUPPORTED_RUNTIME' || !e.message.includes('22.19.0')
     console.log(`on Node ${version} (unsupported), import and require, then construction, fail with M2M_UNSUPPORTED_RUNTIME: ok`);
   }
 }
+
+// The m2m-token bin from the tarball (consumer/node_modules/.bin/m2m-token), against the demo servers: started by
+// a tsx script (they are TypeScript), which spawns the installed bin as a user's shell would.
+const cliCheck = join(scratch, 'cli-check.mts');
+writeFileSync(cliCheck, `
+import { spawn, spawnSync } from 'node:child_process';
+import { startCliDemo, AUDIENCE, CLIENT_ID, CLIENT_SECRET } from ${JSON.stringify(join(root, 'test/helpers/cli-demo.ts'))};
+const bin = ${JSON.stringify(join(consumer, 'node_modules', '.bin', 'm2m-token'))};
+const version = ${JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version)};
+const fail = (message: string) => { throw new Error('m2m-token bin: ' + message); };
+const cli = (args: string[], env: Record<string, string>) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+  const child = spawn(bin, args, { env: { PATH: process.env.PATH ?? '', ...env } });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('close', (code) => resolve({ code, stdout, stderr }));
+});
+// --help over bare node: the median of 15 runs of each, interleaved.
+const time = (args: string[]) => { const t = performance.now(); const r = spawnSync(process.execPath, args, { encoding: 'utf8' }); if (r.status !== 0) fail(args.join(' ') + ' exited ' + r.status); return performance.now() - t; };
+const helpRuns: number[] = [], bareRuns: number[] = [];
+for (let i = 0; i < 15; i++) { helpRuns.push(time([bin, '--help'])); bareRuns.push(time(['-e', '0'])); }
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const overBare = median(helpRuns) - median(bareRuns);
+console.log('m2m-token --help: ' + median(helpRuns).toFixed(0) + ' ms, bare node -e 0: ' + median(bareRuns).toFixed(0) + ' ms, over bare node: ' + overBare.toFixed(0) + ' ms');
+if (overBare > 150) fail('--help took ' + overBare.toFixed(0) + ' ms over bare node (budget 150 ms)');
+
+const demo = await startCliDemo();
+try {
+  const env = { M2M_DOMAIN: demo.origin, M2M_CLIENT_ID: CLIENT_ID, M2M_CLIENT_SECRET: CLIENT_SECRET, M2M_AUDIENCE: AUDIENCE };
+  const v = await cli(['--version'], {});
+  if (v.stdout.trim() !== version) fail('--version printed ' + v.stdout);
+  const refused = await cli(['token', '--client-secret', 'fake-argv-secret'], env);
+  if (refused.code !== 2 || !refused.stderr.includes('is refused')) fail('a secret argument was not refused: ' + refused.stderr);
+  const token = await cli(['token', '--json'], env);
+  if (token.code !== 0 || JSON.parse(token.stdout).claims?.aud !== AUDIENCE) fail('token --json: ' + token.stdout + token.stderr);
+  const header = await cli(['header'], env);
+  const api = await fetch(demo.api.url + '/invoices', { headers: { authorization: header.stdout.trim() } });
+  if (header.code !== 0 || api.status !== 200) fail('header: the demo API answered ' + api.status);
+  const raw = await cli(['token', '--raw'], env);
+  const decoded = await cli(['decode', raw.stdout.trim(), '--issuer', demo.as.issuer, '--json'], {});
+  if (decoded.code !== 0 || JSON.parse(decoded.stdout).verified?.ok !== true) fail('decode --issuer: ' + decoded.stdout + decoded.stderr);
+  const doctor = await cli(['doctor'], env);
+  if (doctor.code !== 0) fail('doctor on a good configuration: ' + doctor.stdout + doctor.stderr);
+  const wrong = await cli(['doctor'], { ...env, M2M_CLIENT_SECRET: 'fake-wrong-secret' });
+  if (wrong.code !== 1 || !wrong.stdout.includes('M2M_CLIENT_SECRET')) fail('doctor on a wrong secret: ' + wrong.stdout + wrong.stderr);
+  console.log('m2m-token bin from the packed tarball: --version, token --json, header, decode, doctor: ok');
+} finally {
+  await demo.close();
+}
+`);
+run('npx', ['tsx', cliCheck]);
 console.log('check:package passed');

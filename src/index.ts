@@ -28,6 +28,7 @@ export type {
   ClientAssertionSigner,
   ProxyOption,
 } from './options.js';
+export type { EnvName, EnvOverrides, EnvRecord } from './env.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
 export type { StoredToken, TokenStore, TokenStoreBlocks, TokenStoreLease } from './stores/token-store.js';

@@ -6,6 +6,7 @@ import { credentialFingerprint } from './credential-fingerprint.js';
 import { Discovery } from './discovery.js';
 import { cacheChannel, fingerprint, refreshChannel, requestChannel, storeErrorChannel, type CacheLookupMessage, type RequestTrace } from './diagnostics.js';
 import { ErrorCode, isTransientFailure, REDACTED, scrubError, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
+import { optionsFromEnv, type EnvOverrides, type EnvRecord } from './env.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
@@ -100,6 +101,15 @@ export class TokenClient implements TokenSource {
   readonly #since: number;
   readonly #quota: QuotaGuard;
   readonly #fingerprints = new Map<string, string>();
+
+  /**
+   * A client configured from the environment (`M2M_DOMAIN` or `AUTH0_DOMAIN`, `M2M_ISSUER` or
+   * `M2M_TOKEN_ENDPOINT`, `M2M_CLIENT_ID`, `M2M_CLIENT_SECRET`, `M2M_PRIVATE_KEY`, `M2M_AUDIENCE`, … : see
+   * `docs/cli.md`), with `overrides` over it. Throws `ConfigurationError` naming the variable.
+   */
+  static fromEnv(env: EnvRecord = process.env, overrides: EnvOverrides = {}): TokenClient {
+    return new TokenClient(optionsFromEnv(env, overrides));
+  }
 
   constructor(options: TokenClientOptions) {
     assertSupportedNode();
