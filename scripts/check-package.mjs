@@ -181,7 +181,28 @@ try {
   if (doctor.code !== 0) fail('doctor on a good configuration: ' + doctor.stdout + doctor.stderr);
   const wrong = await cli(['doctor'], { ...env, M2M_CLIENT_SECRET: 'fake-wrong-secret' });
   if (wrong.code !== 1 || !wrong.stdout.includes('M2M_CLIENT_SECRET')) fail('doctor on a wrong secret: ' + wrong.stdout + wrong.stderr);
-  console.log('m2m-token bin from the packed tarball: --version, token --json, header, decode, doctor: ok');
+  const audience = await cli(['doctor'], { ...env, M2M_AUDIENCE: 'https://unknown-api' });
+  if (audience.code !== 1 || !/M2M_AUDIENCE is exactly the API identifier/.test(audience.stdout)) fail('doctor on a wrong audience: ' + audience.stdout + audience.stderr);
+  const mismatch = await cli(['doctor'], { ...env, M2M_DOMAIN: '', M2M_ISSUER: demo.as.issuer.replace('127.0.0.1', 'localhost') });
+  if (mismatch.code !== 1 || !mismatch.stdout.includes('M2M_ISSUER=' + demo.as.issuer)) fail('doctor on an issuer mismatch: ' + mismatch.stdout + mismatch.stderr);
+  // A token endpoint whose Date header is 10 minutes ahead of this machine.
+  const { createServer } = await import('node:http');
+  const skewed = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', date: new Date(Date.now() + 10 * 60_000).toUTCString() });
+      res.end(JSON.stringify({ access_token: 'opaque-token', token_type: 'Bearer', expires_in: 3600 }));
+    });
+  });
+  await new Promise<void>((resolve) => skewed.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (skewed.address() as { port: number }).port;
+    const clock = await cli(['doctor'], { M2M_TOKEN_ENDPOINT: 'http://127.0.0.1:' + port + '/oauth/token', M2M_CLIENT_ID: 'c', M2M_CLIENT_SECRET: 'fake-secret' });
+    if (clock.code !== 1 || !/FAIL {2}clock/.test(clock.stdout) || !clock.stdout.includes('NTP')) fail('doctor on a skewed clock: ' + clock.stdout + clock.stderr);
+  } finally {
+    skewed.close();
+  }
+  console.log('m2m-token bin from the packed tarball: --version, token --json, header, decode, doctor (passing; wrong secret, wrong audience, issuer mismatch, skewed clock): ok');
 } finally {
   await demo.close();
 }
