@@ -2,7 +2,7 @@
 // runtime cannot run), packs, lints the tarball (publint, arethetypeswrong), then installs it into a scratch
 // consumer and loads it there both as ESM (import) and as CJS (require). Run with `npm run check:package`
 // (Node 24 via npm). scripts/check-consumers.mjs runs it under Jest, vitest and node:test.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -112,6 +112,67 @@ writeFileSync(join(consumer, 'cjs.cjs'), `${smoke}
 `);
 run('node', ['esm.mjs'], consumer);
 run('node', ['cjs.cjs'], consumer);
+
+// Cold start: importing the package, constructing a client and getting one token must load no Node built-in
+// module that a bare node:http request does not (node:perf_hooks via the `performance` global, AbortController,
+// node:crypto, Node's bundled undici each cost a serverless cold start milliseconds). Each script lists the
+// built-ins loaded between its start and the token in hand; the floors do the same request with node:http
+// (the ESM floor also imports a module of its own, so that the ES module loader's share is on both sides).
+{
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ access_token: 'cold-start-token', token_type: 'Bearer', expires_in: 3600 }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${server.address().port}/oauth/token`;
+  const listDelta = `const loaded = () => process.moduleLoadList.filter((m) => m.startsWith('NativeModule '));
+const before = new Set(loaded());
+const after = () => loaded().filter((m) => !before.has(m));`;
+  const floorRequest = `const http = process.getBuiltinModule('node:http');
+const url = new URL(process.argv[2]);
+const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'c', client_secret: 'fake-secret' }).toString();
+await new Promise((resolve, reject) => {
+  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) } }, (res) => {
+    const chunks = []; res.on('data', (c) => chunks.push(c)); res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+  });
+  req.on('error', reject); req.end(form);
+});`;
+  const ours = (load) => `const { TokenClient } = ${load};
+const client = new TokenClient({ tokenEndpoint: process.argv[2], clientId: 'c', clientSecret: 'fake-secret' });
+await client.getToken();
+await client.close();`;
+  writeFileSync(join(consumer, 'own-module.mjs'), 'export const own = 1;\n');
+  const scripts = {
+    'cold-floor.mjs': `${listDelta}\nawait import('./own-module.mjs');\n${floorRequest}\nconsole.log(JSON.stringify(after()));`,
+    'cold-floor.cjs': `${listDelta}\n(async () => {\n${floorRequest}\nconsole.log(JSON.stringify(after()));\n})();`,
+    'cold-ours.mjs': `${listDelta}\n${ours("await import('m2m-token')")}\nconsole.log(JSON.stringify(after()));`,
+    'cold-ours.cjs': `${listDelta}\n(async () => {\n${ours("require('m2m-token')")}\nconsole.log(JSON.stringify(after()));\n})();`,
+  };
+  const loadedBy = {};
+  for (const [file, code] of Object.entries(scripts)) {
+    writeFileSync(join(consumer, file), code);
+    const result = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [file, endpoint], { cwd: consumer });
+      let out = '', err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+    if (result.code !== 0) throw new Error(`${file}: ${result.err || result.out}`);
+    loadedBy[file] = JSON.parse(result.out.trim().split('\n').at(-1));
+  }
+  server.close();
+  for (const kind of ['mjs', 'cjs']) {
+    const floor = new Set(loadedBy[`cold-floor.${kind}`]);
+    const extra = loadedBy[`cold-ours.${kind}`].filter((m) => !floor.has(m));
+    if (extra.length > 0) throw new Error(`a cold start (${kind}) loads built-ins a node:http request does not: ${extra.join(', ')}`);
+  }
+  console.log('cold start (import and require, construct, one token, close) loads no built-in beyond a node:http request: ok');
+}
 
 // On a Node older than engines allows, the package must say so by name (M2M_UNSUPPORTED_RUNTIME), not fail deep
 // inside a dependency. The machine's own node (outside node_modules/.bin) is such a Node on the dev machines (20).

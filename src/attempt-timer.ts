@@ -1,3 +1,5 @@
+import { monotonicNow } from './monotonic.js';
+
 /** The reason an attempt's controller is aborted with when its time is up. */
 export const TIMED_OUT = Object.freeze(new Error('attempt timed out'));
 
@@ -17,7 +19,7 @@ export class AttemptTimer {
   #timer: NodeJS.Timeout | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
 
-  /** Aborts `controller` with {@link TIMED_OUT} once `performance.now()` reaches `deadline`. */
+  /** Aborts `controller` with {@link TIMED_OUT} once `monotonicNow()` reaches `deadline`. */
   add(controller: Abortable, deadline: number): void {
     this.#deadlines.set(controller, deadline);
     if (deadline < this.#armedFor) this.#arm(deadline);
@@ -42,14 +44,14 @@ export class AttemptTimer {
   #arm(at: number): void {
     clearTimeout(this.#timer);
     this.#armedFor = at;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - performance.now()));
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - monotonicNow()));
     if (this.#deadlines.size === 0) this.#timer.unref();
   }
 
   #fire(): void {
     this.#timer = undefined;
     this.#armedFor = Number.POSITIVE_INFINITY;
-    const now = performance.now();
+    const now = monotonicNow();
     let next = Number.POSITIVE_INFINITY;
     for (const [controller, deadline] of this.#deadlines) {
       // Timers may fire a hair early; a millisecond of slack keeps that from re-arming for nothing.

@@ -1,3 +1,4 @@
+import { monotonicNow } from './monotonic.js';
 import type { TokenClientError } from './errors.js';
 import type { QuotaReading, QuotaScope } from './quota.js';
 import type { EpochMilliseconds, Milliseconds } from './types.js';
@@ -123,14 +124,14 @@ export type RequestTrace = Omit<TokenRequestMessage, 'attempt' | 'status' | 'dur
  */
 export async function traceAttempt<T>(trace: RequestTrace, attempt: number, run: () => Promise<T>, status: () => number | undefined): Promise<T> {
   const message: TokenRequestMessage = { ...trace, attempt, status: undefined, duration: undefined };
-  const started = performance.now();
+  const started = monotonicNow();
   let value!: T;
   await requestChannel.tracePromise(async () => {
     try {
       value = await run();
     } finally {
       message.status = status();
-      message.duration = performance.now() - started;
+      message.duration = monotonicNow() - started;
     }
   }, message);
   return value;

@@ -1,3 +1,4 @@
+import { monotonicNow } from './monotonic.js';
 import { ErrorCode, TokenClientError, TokenResponseError } from './errors.js';
 import { checkEndpointUrl } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
@@ -101,12 +102,12 @@ export class Discovery {
     this.#userAgent = userAgent;
   }
 
-  /** The metadata; a fetch it has to start ends by `deadline` (a `performance.now()` time). */
+  /** The metadata; a fetch it has to start ends by `deadline` (a `monotonicNow()` time). */
   metadata(deadline: number): Promise<ServerMetadata> {
     const current = this.#current;
-    if (current && performance.now() - current.fetchedAt < METADATA_TTL) return current.metadata;
+    if (current && monotonicNow() - current.fetchedAt < METADATA_TTL) return current.metadata;
     const metadata = this.#fetch(deadline);
-    const entry = { metadata, fetchedAt: performance.now() };
+    const entry = { metadata, fetchedAt: monotonicNow() };
     this.#current = entry;
     metadata.catch(() => {
       if (this.#current === entry) this.#current = undefined;

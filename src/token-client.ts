@@ -1,3 +1,4 @@
+import { monotonicNow } from './monotonic.js';
 import type { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
@@ -120,7 +121,7 @@ export class TokenClient implements TokenSource {
     this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults);
     this.#now = o.clock === systemClock ? Date.now : () => o.clock.now();
     const { clock } = o;
-    this.#monotonic = clock === systemClock ? performance.now.bind(performance) : clock.monotonic ? () => clock.monotonic!() : this.#now;
+    this.#monotonic = clock === systemClock ? monotonicNow : clock.monotonic ? () => clock.monotonic!() : this.#now;
     this.#userAgent = defaultUserAgent(o.transport.userAgent);
     if (o.endpoint.kind === 'issuer') {
       this.#discovery = new Discovery(o.endpoint.issuer, this.#transport, o.allowInsecureHttp, this.#userAgent);
@@ -378,11 +379,11 @@ export class TokenClient implements TokenSource {
   #refreshInBackground(key: string, params: TokenParams): void {
     if (this.#flights.get(key) !== undefined) return;
     this.#refreshes++;
-    const started = performance.now();
+    const started = monotonicNow();
     this.#startFlight(key, params, false).promise.then(
       (token) => {
         if (refreshChannel.hasSubscribers) {
-          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'success', expiresAt: token.expiresAt, duration: performance.now() - started });
+          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'success', expiresAt: token.expiresAt, duration: monotonicNow() - started });
         }
       },
       (error: unknown) => {
@@ -392,7 +393,7 @@ export class TokenClient implements TokenSource {
         const blocked = failure instanceof QuotaExceededError && failure.status === undefined;
         if (!this.#closed && !blocked) this.#report({ type: 'refresh', error: failure });
         if (refreshChannel.hasSubscribers) {
-          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'failure', error: failure, duration: performance.now() - started });
+          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'failure', error: failure, duration: monotonicNow() - started });
         }
       },
     );
@@ -481,7 +482,7 @@ export class TokenClient implements TokenSource {
     state.fresh = true;
     const o = this.#options;
     // One deadline for the whole request, discovery included.
-    const deadline = performance.now() + o.transport.totalTimeout;
+    const deadline = monotonicNow() + o.transport.totalTimeout;
     let token: Token;
     let origin: string | undefined;
     try {

@@ -1,3 +1,5 @@
+import { monotonicNow } from './monotonic.js';
+
 /** A duration or an offset in milliseconds. */
 export type Milliseconds = number;
 
@@ -16,4 +18,4 @@ export interface Clock {
   monotonic?(): Milliseconds;
 }
 
-export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
+export const systemClock: Clock = { now: () => Date.now(), monotonic: monotonicNow };

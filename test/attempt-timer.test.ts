@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptTimer, TIMED_OUT } from '../src/attempt-timer.js';
+import { monotonicNow } from '../src/monotonic.js';
 
 describe('AttemptTimer', () => {
   it('aborts each attempt at its own deadline, earliest first', async () => {
     const timer = new AttemptTimer();
     const aborted: string[] = [];
-    const now = performance.now();
+    const now = monotonicNow();
     timer.add({ abort: () => aborted.push('late') }, now + 60);
     timer.add({ abort: () => aborted.push('early') }, now + 20);
     await new Promise((r) => setTimeout(r, 40));
@@ -18,7 +19,7 @@ describe('AttemptTimer', () => {
     const timer = new AttemptTimer();
     const reasons: unknown[] = [];
     const done = { abort: () => reasons.push('done') };
-    const now = performance.now();
+    const now = monotonicNow();
     timer.add(done, now + 10);
     timer.add({ abort: () => { throw new Error('faulty'); } }, now + 10);
     timer.add({ abort: (reason) => reasons.push(reason) }, now + 10);
