@@ -20,6 +20,10 @@ import { systemClock, type Clock, type Milliseconds } from './types.js';
 export type { ClientAssertionOptions, ClientAuthentication } from './client-auth.js';
 export type {
   AssertionAudience,
+  ClientAssertionAudienceOptions,
+  ClientAssertionFileOptions,
+  ClientAssertionKeyOptions,
+  ClientAssertionSignerOptions,
   BasicCredentialEncoding,
   ClientAssertionClaims,
   ClientAssertionSigner,
@@ -160,7 +164,15 @@ export interface TokenClientBaseOptions {
    * `false` turns it off.
    * @default { minRemaining: the smaller of 10_000 and a tenth of the token's lifetime }
    */
-  staleIfError?: boolean | { minRemaining?: Milliseconds };
+  staleIfError?:
+    | boolean
+    | {
+        /**
+         * Least time a stale token must have left before `expiresAt` to be handed out, in ms.
+         * @default the smaller of 10_000 and a tenth of the token's lifetime
+         */
+        minRemaining?: Milliseconds;
+      };
   /**
    * Lifetime assumed when a response has no `expires_in` and the token is not a JWT with `exp`.
    * @default 300_000

@@ -600,6 +600,7 @@ export class TokenClient implements TokenSource {
     };
   }
 
+  /** What `JSON.stringify` shows: the endpoint, the client id and the defaults; `clientSecret: '[REDACTED]'`, never a token. */
   toJSON(): Record<string, unknown> {
     const o = this.#options;
     return {

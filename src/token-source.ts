@@ -46,18 +46,27 @@ export interface GetTokenOptions {
  * implementations depend on this interface alone.
  */
 export interface TokenSource {
+  /** A usable token for these options (the source's defaults for the fields left out). */
   getToken(options?: GetTokenOptions): Promise<Token>;
   /** Drop the cached token for these options, e.g. after an API answered 401. */
   invalidate?(options?: GetTokenOptions): void | Promise<void>;
 }
 
+/** What {@link createToken} makes a {@link Token} from: its fields, with `scope`, `raw` and `quota` optional. */
 export interface TokenFields {
+  /** The access token. Hidden from `util.inspect` and `JSON.stringify` in the Token. */
   accessToken: string;
+  /** The token type, e.g. `Bearer`. */
   tokenType: string;
+  /** Lifetime in ms. */
   expiresIn: Milliseconds;
+  /** Expiry, epoch ms. */
   expiresAt: EpochMilliseconds;
+  /** Granted scopes, if known. */
   scope?: readonly string[] | undefined;
+  /** The response body the token came from. @default {} */
   raw?: Readonly<Record<string, unknown>> | undefined;
+  /** The quota reading of the response, if any. */
   quota?: QuotaReading | undefined;
 }
 
@@ -111,6 +120,13 @@ class RedactedToken implements Token {
 /**
  * Makes a {@link Token} whose `accessToken` and `raw` do not show in `util.inspect` or `JSON.stringify`.
  * Use it in your own `TokenSource` implementations and fakes.
+ *
+ * @param fields The token's fields; `raw` defaults to `{}`.
+ * @returns A frozen Token.
+ * @example
+ * ```ts
+ * const token = createToken({ accessToken: 'test-token', tokenType: 'Bearer', expiresIn: 3_600_000, expiresAt: Date.now() + 3_600_000 });
+ * ```
  */
 export function createToken(fields: TokenFields): Token {
   return new RedactedToken(fields);
