@@ -433,7 +433,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     throw new ConfigurationError('options', 'pass an options object: new TokenClient({ domain, clientId, clientSecret })');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, 'unknown option; check its spelling in the README');
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, 'unknown option; check its spelling against docs/options.md');
   }
   const allowInsecureHttp = optionalBoolean(options.allowInsecureHttp, 'allowInsecureHttp') ?? false;
   const credentials = resolveCredentials(options);
