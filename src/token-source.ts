@@ -25,19 +25,40 @@ export interface Token {
 
 /** Which token to get. Every field is optional and falls back to the client's defaults. */
 export interface GetTokenOptions {
-  /** The API the token is for (Auth0's `audience` parameter). */
+  /**
+   * The API the token is for (Auth0's `audience` parameter).
+   * @default the client's `audience` option
+   */
   audience?: string | undefined;
-  /** Auth0 organization id or name the token is for. */
+  /**
+   * Auth0 organization id or name the token is for.
+   * @default the client's `organization` option
+   */
   organization?: string | undefined;
-  /** Scopes to request: an array, or one space-separated string. */
+  /**
+   * Scopes to request: an array, or one space-separated string. Replaces the client's default; it does not add to it.
+   * @default the client's `scope` option
+   */
   scope?: string | readonly string[] | undefined;
-  /** RFC 8707 resource indicator(s), each sent as its own `resource` parameter. */
+  /**
+   * RFC 8707 resource indicator(s), each sent as its own `resource` parameter. Replaces the client's default; it does not add to it.
+   * @default the client's `resource` option
+   */
   resource?: string | readonly string[] | undefined;
-  /** Extra form parameters, merged over the client's `extraParams`. Part of the cache key. */
+  /**
+   * Extra form parameters, merged over the client's `extraParams`. Part of the cache key.
+   * @default the client's `extraParams` option
+   */
   extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined;
-  /** Skip the caches and get a new token from the server (concurrent callers still share one request). */
+  /**
+   * Skip the caches and get a new token from the server (concurrent callers still share one request).
+   * @default false
+   */
   forceRefresh?: boolean | undefined;
-  /** Abandons this caller's wait only; a request shared with other callers goes on. */
+  /**
+   * Abandons this caller's wait only (`M2M_ABORTED`); a request shared with other callers goes on.
+   * @default undefined (the call waits until the token comes or `totalTimeout` ends it)
+   */
   signal?: AbortSignal | undefined;
 }
 
