@@ -7,6 +7,7 @@
 // - README.md must stay a landing page: at most README_MAX_BYTES.
 //
 // Run by `npm run check:docs` (which imports `checkReference`), or alone: `node scripts/check-reference.mjs`.
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
