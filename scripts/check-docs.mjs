@@ -8,6 +8,9 @@
 // 4. Runs the blocks marked `run` against the demo servers (demo/), test files with their own runner.
 // 5. Checks the links: a relative link in README.md must point into the tarball (else make it absolute), a link to
 //    this repository on GitHub must name a file that exists, and a #fragment must name a heading.
+// 6. Checks the reference tables against the source and the README's size (scripts/check-reference.mjs): every
+//    `<!-- options-table: ENTRY TYPE -->` table lists exactly TYPE's options, each optional one has a @default,
+//    the `<!-- error-codes -->` table lists exactly ErrorCode's values, and README.md is at most 15 360 bytes.
 // Prints one line per block (ok / FAIL / skip) and a summary; exits 1 when anything failed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +20,7 @@ import { builtinModules } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL, URL } from 'node:url';
 import ts from 'typescript';
+import { checkReference } from './check-reference.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const scratch = join(root, '.scratch', 'check-docs');
@@ -270,6 +274,13 @@ const tail = (text, n = 40) => text.trimEnd().split('\n').slice(-n).join('\n');
 
 const docs = markdownFiles().map(parseMarkdown);
 const allBlocks = docs.flatMap((d) => d.blocks);
+// 6. (first: it needs no build) The reference tables against the source, and the README's size.
+const reference = checkReference({ root, files: docs.map((d) => d.file) });
+for (const p of reference.problems) problems.push(p);
+console.log(
+  `check:docs: README.md ${reference.readmeBytes} bytes (at most 15 360); ${reference.checked.optionTables} option tables (${reference.checked.options} options) and ` +
+    `${reference.checked.errorCodes} error codes checked against the source`,
+);
 console.log(`check:docs: ${allBlocks.length} TypeScript blocks in ${docs.map((d) => d.file).join(', ')}${docs.length === 1 ? ' (docs/ has no guides yet)' : ''}`);
 
 // Units: one module per block, or per chain of blocks joined by `continues`.

@@ -70,6 +70,7 @@ export interface ClientAssertionAudienceOptions {
 
 /** `private_key_jwt` signed outside the process: `sign` gets the claims and returns the signed JWT. */
 export interface ClientAssertionSignerOptions {
+  /** Gets the claims and returns the signed compact JWT (or a promise of it). */
   sign: ClientAssertionSigner;
   /** The `aud` given to `sign`: `'issuer'` (default), `'token_endpoint'` or a literal string. */
   audience?: AssertionAudience | undefined;

@@ -64,42 +64,57 @@ export interface TokenRequestMessage {
  * not lookups.
  */
 export interface CacheLookupMessage {
+  /** The cache key's fingerprint (a short hash): never the audience, organization or credential. */
   readonly key: string;
+  /** `hit`: a fresh cached token; `stale`: cached, inside the refresh-ahead window; `stale-if-error`: past its leeway, served during an outage; `miss`: none usable. */
   readonly result: 'hit' | 'stale' | 'stale-if-error' | 'miss';
 }
 
 /** `m2m-token:refresh`: a background refresh settled. */
 export interface RefreshMessage {
+  /** The cache key's fingerprint (a short hash): never the audience, organization or credential. */
   readonly key: string;
+  /** Whether the refresh got a token. */
   readonly outcome: 'success' | 'failure';
   /** When the new token expires, on success. */
   readonly expiresAt?: EpochMilliseconds;
   /** Why it failed, on failure. */
   readonly error?: TokenClientError;
+  /** How long it took, in ms. */
   readonly duration: Milliseconds;
 }
 
 /** `m2m-token:store:error`: a TokenStore call failed (the call counted as a miss). */
 export interface StoreErrorMessage {
+  /** Which store call failed: `get`, `set`, `delete`, `lease`, `release`, `wait` or `block`. */
   readonly operation: string;
+  /** The failure, code `M2M_STORE_ERROR`; `cause` is what the store threw. */
   readonly error: TokenClientError;
 }
 
 /** `m2m-token:quota`: the quota headers of one token endpoint response (success, or the 429 of an exceeded quota). */
 export interface QuotaMessage {
+  /** The cache key's fingerprint (a short hash): never the audience, organization or credential. */
   readonly key: string;
+  /** The token endpoint's origin. */
   readonly endpoint: string;
+  /** The response's HTTP status. */
   readonly status: number;
+  /** What the quota headers said. */
   readonly quota: QuotaReading;
 }
 
 /** `m2m-token:quota:block`: token requests in `scope` are blocked until `resetAt`. */
 export interface QuotaBlockMessage {
+  /** The cache key's fingerprint (a short hash): never the audience, organization or credential. */
   readonly key: string;
+  /** The token endpoint's origin. */
   readonly endpoint: string;
+  /** Whose quota: the application's (`client`) or an organization's. */
   readonly scope: QuotaScope;
   /** The bucket that ran out, e.g. `per_hour`; `undefined` when the block came from the fleet's store. */
   readonly bucket: string | undefined;
+  /** When the block ends, epoch ms. */
   readonly resetAt: EpochMilliseconds;
   /** `response`: this process got the 429; `store`: another process of the fleet did (shared through the TokenStore). */
   readonly source: 'response' | 'store';

@@ -100,7 +100,10 @@ export type M2MError =
 
 /** The classes of {@link M2MError} that can have one of the codes `C`: `M2M_HTTP_STATUS` → `TokenResponseError`. */
 export type TokenClientErrorWithCode<C extends ErrorCode> = M2MError extends infer E
-  ? E extends { readonly code: infer K }
+  ? E extends {
+      /** The class's codes. */
+      readonly code: infer K;
+    }
     ? [Extract<K, C>] extends [never] ? never : E
     : never
   : never;
@@ -116,7 +119,9 @@ export const REDACTED = '[REDACTED]';
 // A brand that survives two copies of the package (ESM and CJS side by side), like undici's errors.
 const kKinds = Symbol.for('m2m-token.error.kinds');
 
-interface ErrorDetails {
+/** What a {@link TokenClientError} may be constructed with besides its code and message. */
+export interface ErrorDetails {
+  /** The underlying error: `error.cause`. */
   cause?: unknown;
   /** Origin of the token endpoint, e.g. `https://tenant.auth0.com`. Never a path or query. */
   endpoint?: string;
@@ -132,8 +137,10 @@ interface ErrorDetails {
  * @typeParam C The codes an instance can have: the subclasses narrow it, e.g. `OAuthError` has `M2M_OAUTH_ERROR` only.
  */
 export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
+  /** The class's name in the brand that `instanceof` checks; each subclass has its own. */
   static readonly kind: string = 'TokenClientError';
 
+  /** `instanceof` that holds across two copies of the package: it checks the brand, not the prototype chain. */
   static override [Symbol.hasInstance]<T>(
     this: (abstract new (...args: never) => T) & { readonly kind: string },
     value: unknown,
@@ -153,6 +160,11 @@ export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
   /** The quota headers of the response behind this error (a 429 for an exceeded Auth0 quota), when it had any. */
   quota?: QuotaReading;
 
+  /**
+   * @param code One of {@link ErrorCode}'s values.
+   * @param message What happened and what to check. Never put a secret or a token in it.
+   * @param details `cause` and the token endpoint's origin.
+   */
   constructor(code: C, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     const kinds: string[] = [];
@@ -166,6 +178,7 @@ export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
     if (details.endpoint !== undefined) this.endpoint = details.endpoint;
   }
 
+  /** What `JSON.stringify` shows: `name`, `code`, `message`, the error's own fields and a clean copy of `cause`. */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
     for (const [k, v] of Object.entries(this)) if (v !== undefined) json[k] = v;
@@ -176,9 +189,15 @@ export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
 
 /** An option is missing or invalid. `option` names it (`clientSecret`, `retry.retries`, `getToken.scope`). */
 export class ConfigurationError extends TokenClientError<typeof ErrorCode.INVALID_OPTION> {
+  /** The class's name in the `instanceof` brand. */
   static override readonly kind: string = 'ConfigurationError';
+  /** The option at fault, e.g. `clientSecret`, `retry.retries`, `getToken.scope`. */
   readonly option: string;
 
+  /**
+   * @param option The option at fault.
+   * @param message Why it is refused; never quote a secret.
+   */
   constructor(option: string, message: string) {
     super(ErrorCode.INVALID_OPTION, `Invalid option \`${option}\`: ${message}`);
     this.option = option;
@@ -187,6 +206,7 @@ export class ConfigurationError extends TokenClientError<typeof ErrorCode.INVALI
 
 /** The authorization server refused the request with an RFC 6749 §5.2 error. */
 export class OAuthError extends TokenClientError<typeof ErrorCode.OAUTH_ERROR> {
+  /** The class's name in the `instanceof` brand. */
   static override readonly kind: string = 'OAuthError';
   /** HTTP status of the response. */
   readonly status: number;
@@ -197,6 +217,10 @@ export class OAuthError extends TokenClientError<typeof ErrorCode.OAUTH_ERROR> {
   /** RFC 6749 `error_uri`. */
   readonly errorUri?: string;
 
+  /**
+   * @param fields The response's status and RFC 6749 fields, the endpoint's origin, and a hint for the message
+   * (default: one for the `error` code). In tests, e.g. `new OAuthError({ status: 401, error: 'invalid_client', endpoint: 'https://tenant.auth0.com' })`.
+   */
   constructor(fields: { status: number; error: string; errorDescription?: string; errorUri?: string; endpoint: string; hint?: string | undefined }) {
     const description = fields.errorDescription ? `: ${fields.errorDescription}` : '';
     super(
@@ -216,10 +240,17 @@ export class OAuthError extends TokenClientError<typeof ErrorCode.OAUTH_ERROR> {
  * missing field, too large. `code` is one of {@link TokenResponseErrorCode}.
  */
 export class TokenResponseError extends TokenClientError<TokenResponseErrorCode> {
+  /** The class's name in the `instanceof` brand. */
   static override readonly kind: string = 'TokenResponseError';
   /** HTTP status of the response. */
   readonly status: number;
 
+  /**
+   * @param code One of {@link TokenResponseErrorCode}.
+   * @param status The response's HTTP status.
+   * @param message What happened; never quote the body.
+   * @param details `cause` and the endpoint's origin.
+   */
   constructor(code: TokenResponseErrorCode, status: number, message: string, details: ErrorDetails = {}) {
     super(code, message, details);
     this.status = status;
@@ -228,6 +259,7 @@ export class TokenResponseError extends TokenClientError<TokenResponseErrorCode>
 
 /** No usable response arrived: timeout, network failure, abort, closed client. `code` is one of {@link TokenRequestErrorCode}. */
 export class TokenRequestError extends TokenClientError<TokenRequestErrorCode> {
+  /** The class's name in the `instanceof` brand. */
   static override readonly kind: string = 'TokenRequestError';
 }
 

@@ -1,3 +1,17 @@
+/**
+ * `m2m-token`: the {@link TokenClient}, which gets OAuth 2.0 client_credentials tokens, caches them per audience,
+ * organization and scope, refreshes them ahead of expiry and collapses concurrent callers into one request; the
+ * {@link TokenSource} interface the adapters and fakes share; and the typed errors.
+ *
+ * ```ts
+ * import { TokenClient } from 'm2m-token';
+ *
+ * const client = new TokenClient({ domain: 'tenant.eu.auth0.com', clientId, clientSecret, audience: 'https://api.example.com' });
+ * const authorization = await client.getAuthorizationHeader(); // "Bearer eyJ…", cached
+ * ```
+ *
+ * @module m2m-token
+ */
 export { TokenClient } from './token-client.js';
 export type {
   ClientAssertionCredentials,
@@ -23,6 +37,10 @@ export type {
 } from './options.js';
 export type {
   AssertionAudience,
+  ClientAssertionAudienceOptions,
+  ClientAssertionFileOptions,
+  ClientAssertionKeyOptions,
+  ClientAssertionSignerOptions,
   BasicCredentialEncoding,
   ClientAssertionClaims,
   ClientAssertionSigner,
@@ -43,6 +61,7 @@ export {
   TokenResponseError,
 } from './errors.js';
 export type {
+  ErrorDetails,
   InstanceOfTokenClientError,
   M2MError,
   TokenClientErrorWithCode,

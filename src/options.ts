@@ -20,6 +20,10 @@ import { systemClock, type Clock, type Milliseconds } from './types.js';
 export type { ClientAssertionOptions, ClientAuthentication } from './client-auth.js';
 export type {
   AssertionAudience,
+  ClientAssertionAudienceOptions,
+  ClientAssertionFileOptions,
+  ClientAssertionKeyOptions,
+  ClientAssertionSignerOptions,
   BasicCredentialEncoding,
   ClientAssertionClaims,
   ClientAssertionSigner,
@@ -119,17 +123,30 @@ export interface TokenClientBaseOptions {
    * otherwise `private_key_jwt` with `clientAssertion`, `tls_client_auth` with only `tls`, else `client_secret_post`.
    */
   clientAuthentication?: ClientAuthentication | undefined;
-  /** Default `audience` (the API identifier in Auth0) for every `getToken()`. */
+  /**
+   * Default `audience` (the API identifier in Auth0) for every `getToken()`.
+   * @default undefined (no `audience` parameter is sent)
+   */
   audience?: string | undefined;
-  /** Default Auth0 `organization` (id or name) for every `getToken()`. */
+  /**
+   * Default Auth0 `organization` (id or name) for every `getToken()`.
+   * @default undefined (no `organization` parameter is sent)
+   */
   organization?: string | undefined;
-  /** Default scopes: an array or one space-separated string. Sent space-joined, deduplicated and sorted. */
+  /**
+   * Default scopes: an array or one space-separated string. Sent space-joined, deduplicated and sorted.
+   * @default undefined (no `scope` parameter: the server grants its default)
+   */
   scope?: string | readonly string[] | undefined;
-  /** Default RFC 8707 resource indicator(s); each is sent as its own `resource` parameter. */
+  /**
+   * Default RFC 8707 resource indicator(s); each is sent as its own `resource` parameter.
+   * @default undefined (no `resource` parameter is sent)
+   */
   resource?: string | readonly string[] | undefined;
   /**
    * More form parameters for every request. They are part of the cache key. They may not set the parameters the
    * client owns (`grant_type`, `client_id`, `client_secret`, `audience`, `organization`, `scope`, `resource`, …).
+   * @default {}
    */
   extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined;
   /**
@@ -160,7 +177,15 @@ export interface TokenClientBaseOptions {
    * `false` turns it off.
    * @default { minRemaining: the smaller of 10_000 and a tenth of the token's lifetime }
    */
-  staleIfError?: boolean | { minRemaining?: Milliseconds };
+  staleIfError?:
+    | boolean
+    | {
+        /**
+         * Least time a stale token must have left before `expiresAt` to be handed out, in ms.
+         * @default the smaller of 10_000 and a tenth of the token's lifetime
+         */
+        minRemaining?: Milliseconds;
+      };
   /**
    * Lifetime assumed when a response has no `expires_in` and the token is not a JWT with `exp`.
    * @default 300_000
@@ -197,10 +222,14 @@ export interface TokenClientBaseOptions {
   /**
    * undici dispatcher for the token requests (a `ProxyAgent`, `EnvHttpProxyAgent`, or an `Agent` with TLS
    * options), of whichever undici version the application uses: see {@link DispatcherLike}. The client does not
-   * close a dispatcher it was given. Default: a keep-alive `Agent` owned by the client and closed by `close()`.
+   * close a dispatcher it was given. Not together with `proxy` or `tls`.
+   * @default undefined (Node's own `node:http`/`node:https`, through keep-alive Agents the client owns and `close()` closes)
    */
   dispatcher?: DispatcherLike | undefined;
-  /** Product token put before `m2m-token/{version}` in the `User-Agent` header, e.g. `billing-service/2.1`. */
+  /**
+   * Product token put before `m2m-token/{version}` in the `User-Agent` header, e.g. `billing-service/2.1`.
+   * @default undefined (`User-Agent: m2m-token/{version} node/{version}`)
+   */
   userAgent?: string | undefined;
   /**
    * Allow an `http:` token endpoint on a host that is not loopback. The client secret then crosses the network
@@ -208,7 +237,11 @@ export interface TokenClientBaseOptions {
    * @default false
    */
   allowInsecureHttp?: boolean | undefined;
-  /** Called with problems the client worked around (store failures, failed background refreshes). Default: `process.emitWarning`. */
+  /**
+   * Called with problems the client worked around: store failures, failed background refreshes, stale tokens
+   * handed out during an outage, Auth0 quota warnings and blocks. An `onError` that throws is ignored.
+   * @default a `process.emitWarning` of type `M2MTokenWarning` with the error's code
+   */
   onError?: ((event: TokenClientErrorEvent) => void) | undefined;
   /** Time source, for tests. @default Date.now */
   clock?: Clock | undefined;
@@ -421,7 +454,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     throw new ConfigurationError('options', 'pass an options object: new TokenClient({ domain, clientId, clientSecret })');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, 'unknown option; check its spelling in the README');
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, 'unknown option; check its spelling against docs/options.md');
   }
   const allowInsecureHttp = optionalBoolean(options.allowInsecureHttp, 'allowInsecureHttp') ?? false;
   const credentials = resolveCredentials(options);

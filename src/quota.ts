@@ -6,6 +6,7 @@ export type QuotaScope = 'client' | 'organization';
 
 /** One quota bucket from Auth0's quota headers, e.g. `b=per_hour;q=10;r=7;t=3540`. */
 export interface QuotaBucket {
+  /** Whose quota: the application's (`Auth0-Client-Quota-Limit`) or an organization's (`Auth0-Organization-Quota-Limit`). */
   readonly scope: QuotaScope;
   /** Auth0's bucket name: `per_hour` (resets at each full UTC hour) or `per_day` (at each UTC midnight). */
   readonly bucket: string;
@@ -19,7 +20,9 @@ export interface QuotaBucket {
 
 /** The `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset` headers, where the server sent them. */
 export interface RateLimitReading {
+  /** `x-ratelimit-limit`: requests allowed in the window. */
   readonly limit: number | undefined;
+  /** `x-ratelimit-remaining`: requests left in it. */
   readonly remaining: number | undefined;
   /** `x-ratelimit-reset` (epoch seconds, or seconds from now when small) as epoch ms. */
   readonly resetAt: EpochMilliseconds | undefined;
@@ -108,6 +111,7 @@ export function exhaustedBuckets(reading: QuotaReading, now: EpochMilliseconds):
 
 /** `getToken()` fails fast with this while an Auth0 quota bucket of the key is used up (code `M2M_QUOTA_EXCEEDED`). */
 export class QuotaExceededError extends TokenClientError<typeof ErrorCode.QUOTA_EXCEEDED> {
+  /** The class's name in the `instanceof` brand. */
   static override readonly kind: string = 'QuotaExceededError';
   /** When the bucket resets and token requests may be sent again, epoch ms. */
   readonly resetAt: EpochMilliseconds;
@@ -118,6 +122,7 @@ export class QuotaExceededError extends TokenClientError<typeof ErrorCode.QUOTA_
   /** HTTP status of the response that said so: 429; absent when the call failed fast during a block. */
   readonly status?: number;
 
+  /** @internal Made by the client from a quota block; fakes can throw one got from a `TokenClient` against `mockTokenEndpoint({ quotas })`. */
   constructor(block: QuotaBlock, now: EpochMilliseconds, details: { endpoint?: string; cause?: unknown; status?: number; fromFleet?: boolean } = {}) {
     const whose = block.scope === 'client' ? "the application's" : "the organization's";
     const limit = block.limit === undefined ? '' : ` of ${block.limit} token${block.limit === 1 ? '' : 's'}`;

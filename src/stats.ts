@@ -21,7 +21,14 @@ export interface TokenClientStats {
   /** Background refreshes started (refresh-ahead, and stale-if-error retries). */
   readonly refreshes: number;
   /** The last failure: a failed token request, or a problem reported through `onError`. */
-  readonly lastError: { readonly code: ErrorCode; readonly at: EpochMilliseconds } | undefined;
+  readonly lastError:
+    | {
+        /** Its code. */
+        readonly code: ErrorCode;
+        /** When it happened, epoch ms. */
+        readonly at: EpochMilliseconds;
+      }
+    | undefined;
   /** The tokens in memory, one per key. */
   readonly tokens: readonly TokenStats[];
   /** The last quota reading of any response (see `Token.quota`), or `undefined` when none had quota headers. */
@@ -34,6 +41,7 @@ export interface TokenClientStats {
 export interface TokenStats {
   /** Fingerprint of the cache key (the `key` of the diagnostics channels). */
   readonly key: string;
+  /** When the token expires, epoch ms. */
   readonly expiresAt: EpochMilliseconds;
   /** When the next refresh is due: the start of the refresh-ahead window, or a later retry after a failure. */
   readonly refreshAt: EpochMilliseconds;
@@ -45,10 +53,12 @@ export interface TokenStats {
 
 /** One quota block in {@link TokenClientStats}. */
 export interface QuotaBlockStats {
+  /** Whose quota ran out: the application's (`client`) or an organization's. */
   readonly scope: QuotaScope;
   /** For an organization block: a fingerprint of the organization (12 hex characters of its SHA-256). */
   readonly organization?: string;
   /** The bucket that ran out; `undefined` for a block learnt from the fleet's store. */
   readonly bucket: string | undefined;
+  /** When the block ends, epoch ms. */
   readonly resetAt: EpochMilliseconds;
 }

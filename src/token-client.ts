@@ -70,6 +70,15 @@ interface FlightState {
 /**
  * Gets client_credentials tokens: in-memory cache → optional shared store → one request per key at a time.
  * Orchestration only: request building, response parsing, HTTP and expiry arithmetic live in their own modules.
+ * Create one per application (client id) and keep it for the process's lifetime: the cache lives in it.
+ *
+ * @example
+ * ```ts
+ * const client = new TokenClient({ domain: 'tenant.eu.auth0.com', clientId, clientSecret, audience: 'https://billing.example.com/api' });
+ * const token = await client.getToken(); // cached; one request however many callers wait
+ * const authorization = await client.getAuthorizationHeader({ organization: 'org_acme' }); // another cache key
+ * await client.close(); // on shutdown
+ * ```
  */
 export class TokenClient implements TokenSource {
   readonly #options: ResolvedOptions;
@@ -107,6 +116,12 @@ export class TokenClient implements TokenSource {
    * A client configured from the environment (`M2M_DOMAIN` or `AUTH0_DOMAIN`, `M2M_ISSUER` or
    * `M2M_TOKEN_ENDPOINT`, `M2M_CLIENT_ID`, `M2M_CLIENT_SECRET`, `M2M_PRIVATE_KEY`, `M2M_AUDIENCE`, … : see
    * `docs/cli.md`), with `overrides` over it. Throws `ConfigurationError` naming the variable.
+   *
+   * @example
+   * ```ts
+   * // M2M_DOMAIN=tenant.eu.auth0.com M2M_CLIENT_ID=… M2M_CLIENT_SECRET_FILE=/run/secrets/m2m M2M_AUDIENCE=https://billing/
+   * const client = TokenClient.fromEnv(process.env, { userAgent: 'billing-service/2.1' });
+   * ```
    */
   static fromEnv(env: EnvRecord = process.env, overrides: EnvOverrides = {}): TokenClient {
     return new TokenClient(optionsFromEnv(env, overrides));
@@ -601,6 +616,7 @@ export class TokenClient implements TokenSource {
     };
   }
 
+  /** What `JSON.stringify` shows: the endpoint, the client id and the defaults; `clientSecret: '[REDACTED]'`, never a token. */
   toJSON(): Record<string, unknown> {
     const o = this.#options;
     return {

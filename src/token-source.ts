@@ -25,19 +25,40 @@ export interface Token {
 
 /** Which token to get. Every field is optional and falls back to the client's defaults. */
 export interface GetTokenOptions {
-  /** The API the token is for (Auth0's `audience` parameter). */
+  /**
+   * The API the token is for (Auth0's `audience` parameter).
+   * @default the client's `audience` option
+   */
   audience?: string | undefined;
-  /** Auth0 organization id or name the token is for. */
+  /**
+   * Auth0 organization id or name the token is for.
+   * @default the client's `organization` option
+   */
   organization?: string | undefined;
-  /** Scopes to request: an array, or one space-separated string. */
+  /**
+   * Scopes to request: an array, or one space-separated string. Replaces the client's default; it does not add to it.
+   * @default the client's `scope` option
+   */
   scope?: string | readonly string[] | undefined;
-  /** RFC 8707 resource indicator(s), each sent as its own `resource` parameter. */
+  /**
+   * RFC 8707 resource indicator(s), each sent as its own `resource` parameter. Replaces the client's default; it does not add to it.
+   * @default the client's `resource` option
+   */
   resource?: string | readonly string[] | undefined;
-  /** Extra form parameters, merged over the client's `extraParams`. Part of the cache key. */
+  /**
+   * Extra form parameters, merged over the client's `extraParams`. Part of the cache key.
+   * @default the client's `extraParams` option
+   */
   extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined;
-  /** Skip the caches and get a new token from the server (concurrent callers still share one request). */
+  /**
+   * Skip the caches and get a new token from the server (concurrent callers still share one request).
+   * @default false
+   */
   forceRefresh?: boolean | undefined;
-  /** Abandons this caller's wait only; a request shared with other callers goes on. */
+  /**
+   * Abandons this caller's wait only (`M2M_ABORTED`); a request shared with other callers goes on.
+   * @default undefined (the call waits until the token comes or `totalTimeout` ends it)
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -46,18 +67,27 @@ export interface GetTokenOptions {
  * implementations depend on this interface alone.
  */
 export interface TokenSource {
+  /** A usable token for these options (the source's defaults for the fields left out). */
   getToken(options?: GetTokenOptions): Promise<Token>;
   /** Drop the cached token for these options, e.g. after an API answered 401. */
   invalidate?(options?: GetTokenOptions): void | Promise<void>;
 }
 
+/** What {@link createToken} makes a {@link Token} from: its fields, with `scope`, `raw` and `quota` optional. */
 export interface TokenFields {
+  /** The access token. Hidden from `util.inspect` and `JSON.stringify` in the Token. */
   accessToken: string;
+  /** The token type, e.g. `Bearer`. */
   tokenType: string;
+  /** Lifetime in ms. */
   expiresIn: Milliseconds;
+  /** Expiry, epoch ms. */
   expiresAt: EpochMilliseconds;
+  /** Granted scopes, if known. */
   scope?: readonly string[] | undefined;
+  /** The response body the token came from. @default {} */
   raw?: Readonly<Record<string, unknown>> | undefined;
+  /** The quota reading of the response, if any. */
   quota?: QuotaReading | undefined;
 }
 
@@ -111,6 +141,13 @@ class RedactedToken implements Token {
 /**
  * Makes a {@link Token} whose `accessToken` and `raw` do not show in `util.inspect` or `JSON.stringify`.
  * Use it in your own `TokenSource` implementations and fakes.
+ *
+ * @param fields The token's fields; `raw` defaults to `{}`.
+ * @returns A frozen Token.
+ * @example
+ * ```ts
+ * const token = createToken({ accessToken: 'test-token', tokenType: 'Bearer', expiresIn: 3_600_000, expiresAt: Date.now() + 3_600_000 });
+ * ```
  */
 export function createToken(fields: TokenFields): Token {
   return new RedactedToken(fields);

@@ -90,7 +90,7 @@ describe('defaults', () => {
 
 describe('refusals name the option and what it takes', () => {
   const cases: [Record<string, unknown>, string, string][] = [
-    [{ bogus: 1 }, 'bogus', 'unknown option; check its spelling in the README'],
+    [{ bogus: 1 }, 'bogus', 'unknown option; check its spelling against docs/options.md'],
     [{ allowInsecureHttp: 'yes' }, 'allowInsecureHttp', 'must be true or false'],
     [{ domain: 'a.example' }, 'domain', 'give one of domain, tokenEndpoint and issuer, not domain and tokenEndpoint'],
     [{ issuer: 'https://as.example' }, 'tokenEndpoint', 'not tokenEndpoint and issuer'],

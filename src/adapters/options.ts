@@ -16,17 +16,20 @@ export interface TokenAdapterOptions {
   /**
    * Origin (`scheme://host[:port]`, no path) → the token parameters for requests to it, e.g.
    * `{ 'https://billing.internal': { audience: 'https://billing' } }`. Requests to any other origin pass through
-   * untouched, unless `anyOrigin` is given. Default: none.
+   * untouched, unless `anyOrigin` is given. At least one target or `anyOrigin` is required.
+   * @default {} (no origin gets a token)
    */
   targets?: Readonly<Record<string, TokenTarget>> | undefined;
   /**
    * Attach a token with these parameters to requests for every origin not listed in `targets`. An explicit
-   * opt-in: a bearer token sent to a host it was not meant for is a leaked credential. Default: off.
+   * opt-in: a bearer token sent to a host it was not meant for is a leaked credential.
+   * @default undefined (off)
    */
   anyOrigin?: TokenTarget | undefined;
   /**
    * When a 401 renews the token: `'any-401'` (the default) on every 401, `'invalid_token'` only on a 401 whose
    * `WWW-Authenticate` challenge for the token's scheme says `error="invalid_token"` (RFC 6750 §3.1).
+   * @default 'any-401'
    */
   renewOn?: RenewOn | undefined;
   /**
@@ -34,10 +37,14 @@ export interface TokenAdapterOptions {
    * is a token request: an API that answers 401 to every token (broken, misconfigured or hostile) would otherwise
    * cost one per call. Within the interval a 401 is returned as it is and the cached token is kept. Apart from
    * this floor, a rejected token is renewed at most once, however many requests carried it. `0` leaves only that
-   * rule. Default: `30_000`.
+   * rule.
+   * @default 30_000
    */
   renewInterval?: number | undefined;
-  /** The time source for `renewInterval`. Default: a monotonic clock (`performance.now()`). Inject one in tests. */
+  /**
+   * The time source for `renewInterval`. Inject one in tests.
+   * @default a monotonic clock (`performance.now()`)
+   */
   clock?: Clock | undefined;
 }
 

@@ -1,3 +1,9 @@
+/**
+ * `m2m-token/axios`: {@link attachTokens} adds interceptors to an axios instance so that requests to the origins you
+ * list carry a token, and a 401 renews it once.
+ *
+ * @module m2m-token/axios
+ */
 // m2m-token/axios: interceptors that add Authorization for the origins you configured and renew the token once
 // when the API answers 401. axios is an optional peer dependency: only its types are used here, so this entry
 // never loads axios itself; it works on the instance you pass.

@@ -103,7 +103,7 @@ function tokenFailure(error: unknown, options: TokenClientOptions, method: strin
   if (e.code === 'M2M_RESPONSE_NOT_JSON' || e.code === 'M2M_RESPONSE_INVALID' || e.code === 'M2M_RESPONSE_MALFORMED_JSON') {
     return { detail, fix: `the URL did not answer like a token endpoint: check ${endpointVariable(options)}` };
   }
-  return { detail, fix: `see the error code in docs/cli.md and the README's error table; check ${endpointVariable(options)} and the credentials` };
+  return { detail, fix: `see the error code in docs/errors.md; check ${endpointVariable(options)} and the credentials` };
 }
 
 export async function doctor(values: ParsedValues, tools: DoctorTools): Promise<number> {

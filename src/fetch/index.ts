@@ -1,3 +1,9 @@
+/**
+ * `m2m-token/fetch`: {@link fetchWithTokens} wraps `fetch` so that requests to the origins you list carry a token,
+ * and a 401 renews it once.
+ *
+ * @module m2m-token/fetch
+ */
 // m2m-token/fetch: a fetch that adds Authorization for the origins you configured, and renews the token once
 // when the API answers 401. It depends on the TokenSource interface only.
 import { ConfigurationError, type TokenSource } from 'm2m-token';
@@ -9,11 +15,21 @@ export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/opti
 
 /** The parts of a Response the wrapper reads. WHATWG `Response`, undici's and ky's all have them. */
 export interface FetchResponseLike {
+  /** HTTP status: a 401 may renew the token. */
   readonly status: number;
-  readonly headers: { get(name: string): string | null };
-  readonly body: { cancel(reason?: unknown): Promise<void> } | null;
-  /** Whether redirects were followed, and the final URL (WHATWG fetch). Missing means no redirect. */
+  /** Response headers: `WWW-Authenticate` decides a renewal under `renewOn: 'invalid_token'`. */
+  readonly headers: {
+    /** The header's value, or `null`. */
+    get(name: string): string | null;
+  };
+  /** The body, cancelled when a 401 is replayed, so its connection is freed. */
+  readonly body: {
+    /** Discards the body. */
+    cancel(reason?: unknown): Promise<void>;
+  } | null;
+  /** Whether redirects were followed (WHATWG fetch). Missing means no redirect. */
   readonly redirected?: boolean;
+  /** The final URL after redirects (WHATWG fetch): a 401 from another origin renews nothing. */
   readonly url?: string;
 }
 
@@ -56,6 +72,10 @@ interface InitLike {
  *
  * Throws `ConfigurationError` for invalid options.
  *
+ * @typeParam F The type of the wrapped fetch, which the result keeps: `typeof fetch` by default.
+ * @param source Where tokens come from: a `TokenClient`, a fake, any `TokenSource`.
+ * @param options The origins that get tokens (`targets`, `anyOrigin`), the 401 policy, and the fetch to wrap.
+ * @returns A function with the wrapped fetch's signature.
  * @example
  * const apiFetch = fetchWithTokens(client, { targets: { 'https://billing.internal': { audience: 'https://billing' } } });
  * const res = await apiFetch('https://billing.internal/invoices');

@@ -2,6 +2,8 @@
  * `m2m-token/opentelemetry`: metrics and spans for every `TokenClient` in the process, through `@opentelemetry/api`
  * (an optional peer dependency: only this entry loads it). It subscribes to the `m2m-token:*` diagnostics channels,
  * so the clients need no option, and nothing is published (or costs anything) until it is enabled.
+ *
+ * @module m2m-token/opentelemetry
  */
 import {
   context,
@@ -26,6 +28,7 @@ import {
 } from 'm2m-token';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 
+/** Options of {@link enableOpenTelemetry}: where metrics and spans go, and which of them to record. */
 export interface OpenTelemetryOptions {
   /** Where the metrics go. Default: the global `MeterProvider` (`metrics.getMeterProvider()`). */
   meterProvider?: MeterProvider;

@@ -35,6 +35,7 @@ export interface Subscriber {
  * the rest.
  */
 export interface RedisClientLike {
+  /** Both clients have it: the store duplicates the client for its pub/sub connection. */
   duplicate(...args: never[]): unknown;
 }
 

@@ -4,6 +4,14 @@ import { redisCommands, type RedisClientLike, type RedisCommands } from './comma
 /** A 32-byte AES-256 key: a Buffer/Uint8Array, 64 hex characters, or base64 (`openssl rand -base64 32`). */
 export type EncryptionKey = string | Uint8Array;
 
+/**
+ * Options of `new RedisTokenStore(options)`, validated at construction.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisTokenStore({ redis: new Redis(url, { enableOfflineQueue: false, commandTimeout: 500 }), encryptionKeys: [process.env.TOKEN_STORE_KEY!] });
+ * ```
+ */
 export interface RedisTokenStoreOptions {
   /**
    * The client the store sends its commands through: an ioredis `Redis` or `Cluster`, or a node-redis (v5+)
@@ -19,8 +27,9 @@ export interface RedisTokenStoreOptions {
    */
   encryptionKeys: readonly EncryptionKey[];
   /**
-   * Prepended to every Redis key and pub/sub channel the store uses. Default `'m2m-token:'`. It cannot contain
-   * `{` or `}`: the store puts a Redis Cluster hash tag right after it.
+   * Prepended to every Redis key and pub/sub channel the store uses. It cannot contain `{` or `}`: the store puts
+   * a Redis Cluster hash tag right after it.
+   * @default 'm2m-token:'
    */
   prefix?: string | undefined;
 }

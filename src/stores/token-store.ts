@@ -2,12 +2,17 @@ import type { EpochMilliseconds, Milliseconds } from '../types.js';
 
 /** What a {@link TokenStore} keeps: plain data, serializable as JSON. It contains the access token. */
 export interface StoredToken {
+  /** The access token. A credential: protect the store as you would the client secret. */
   accessToken: string;
+  /** The token type, e.g. `Bearer`. */
   tokenType: string;
   /** Lifetime granted by the server, in ms. */
   expiresIn: Milliseconds;
+  /** When the token expires, epoch ms. */
   expiresAt: EpochMilliseconds;
+  /** Granted scopes, if the server said. */
   scope?: readonly string[] | undefined;
+  /** The token response body. It contains the token. */
   raw?: Record<string, unknown> | undefined;
 }
 
@@ -24,9 +29,11 @@ export interface TokenStoreLease {
  * bounds it with `storeTimeout`, reports the failure through `onError` and treats it as a miss.
  */
 export interface TokenStore {
+  /** The token stored under `key`, or `undefined`. */
   get(key: string): Promise<StoredToken | undefined>;
   /** `ttl`: ms until the token stops being usable; the store may drop it after that. */
   set(key: string, token: StoredToken, ttl: Milliseconds): Promise<void>;
+  /** Drops the token under `key` (`invalidate()`). */
   delete(key: string): Promise<void>;
   /**
    * Optional fleet-wide single flight. Try to become the one caller in the fleet that fetches `key`'s token,

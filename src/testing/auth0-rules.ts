@@ -2,7 +2,9 @@ import type { ParsedTokenRequest } from './parse-token-request.js';
 
 /** An organization the mock knows, by id and optionally by name (Auth0 accepts either in `organization`). */
 export interface MockOrganization {
+  /** The organization id, e.g. `org_abc`. */
   id: string;
+  /** Its name, accepted as `organization` too. */
   name?: string;
 }
 

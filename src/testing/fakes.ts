@@ -5,7 +5,9 @@ export type FakeTokenCall = Readonly<Omit<GetTokenOptions, 'signal'>>;
 
 /** Which calls a token set with {@link FakeTokenSource.setToken} answers. An omitted field matches any value. */
 export interface FakeTokenMatch {
+  /** The audience the call must ask for. */
   audience?: string | undefined;
+  /** The organization the call must ask for. */
   organization?: string | undefined;
 }
 

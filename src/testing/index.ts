@@ -3,6 +3,8 @@
  * `localhostPassthrough` load msw 3, its HTTP interceptor and jose on their first call, from a CommonJS
  * bundle in the package (see msw-loader.ts). The fakes and `ManualClock` never load them, and the core
  * entry `m2m-token` never does. Install msw (an optional peer) for its types and your own handlers.
+ *
+ * @module m2m-token/testing
  */
 export { ManualClock } from './clock.js';
 export { FakeTokenSource, staticTokenSource } from './fakes.js';

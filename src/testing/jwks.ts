@@ -6,6 +6,7 @@ const ALG = 'RS256';
 
 /** A JSON Web Key Set document, as served at `/.well-known/jwks.json`. */
 export interface JsonWebKeySet {
+  /** The public keys. */
   keys: JWK[];
 }
 

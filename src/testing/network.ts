@@ -4,7 +4,9 @@ import { mswModules } from './msw-loader.js';
 
 /** A request no handler answered: method and URL only (never the body, which may hold a client secret). */
 export interface UnhandledRequest {
+  /** The HTTP method. */
   readonly method: string;
+  /** The full URL. */
   readonly url: string;
 }
 
@@ -22,7 +24,9 @@ export class UnmockedRequestError extends Error {
    * or even accept.
    */
   readonly errno = -1;
+  /** The HTTP method of the unmocked request. */
   readonly method: string;
+  /** Its full URL. */
   readonly url: string;
 
   constructor(request: UnhandledRequest) {
@@ -109,7 +113,23 @@ export type TestHook = (fn: () => Promise<void> | void) => unknown;
  * `afterEach`. Pass the framework's own functions: `{ beforeAll, afterEach, afterAll }` from `vitest` or
  * `@jest/globals`, `{ before, afterEach, after }` from `node:test`.
  */
-export type TestHooks = { afterEach: TestHook } & ({ beforeAll: TestHook; afterAll: TestHook } | { before: TestHook; after: TestHook });
+export type TestHooks = {
+  /** Runs after each test. */
+  afterEach: TestHook;
+} & (
+  | {
+      /** Runs once before all tests (vitest, Jest). */
+      beforeAll: TestHook;
+      /** Runs once after all tests (vitest, Jest). */
+      afterAll: TestHook;
+    }
+  | {
+      /** Runs once before all tests (node:test). */
+      before: TestHook;
+      /** Runs once after all tests (node:test). */
+      after: TestHook;
+    }
+);
 
 /** Options of {@link useMockNetwork}. */
 export interface UseMockNetworkOptions {
@@ -119,6 +139,7 @@ export interface UseMockNetworkOptions {
 
 /** Anything with a `reset()`: a mock token endpoint, a `FakeTokenSource`. */
 export interface Resettable {
+  /** Forgets what the object recorded and scripted. */
   reset(): void;
 }
 

@@ -15,7 +15,7 @@ export interface MockQuota {
   enforce?: boolean;
 }
 
-/** The quotas of {@link MockTokenEndpointOptions.quotas}. */
+/** The quotas of {@link MockTokenEndpointBaseOptions.quotas | mockTokenEndpoint's `quotas` option}. */
 export interface MockQuotas {
   /** The application's quota: every token the client gets counts. Sent as `Auth0-Client-Quota-Limit`. */
   client?: MockQuota;

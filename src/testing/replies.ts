@@ -10,6 +10,7 @@
  */
 export type TokenEndpointReply =
   | {
+      /** The kind of answer. */
       kind: 'token';
       /** `expires_in` in seconds, and `exp` = `iat` + this. */
       expiresIn?: number | undefined;
@@ -19,9 +20,11 @@ export type TokenEndpointReply =
       claims?: Record<string, unknown> | undefined;
       /** Fields merged over the response body; a field set to `undefined` is left out. */
       body?: Record<string, unknown> | undefined;
+      /** ms to wait before answering. @default the endpoint's `delay` option, else 0 */
       delay?: number | undefined;
     }
   | {
+      /** The kind of answer. */
       kind: 'oauth-error';
       /** RFC 6749 `error`, e.g. `invalid_client`, `access_denied`, `invalid_scope`. */
       error: string;
@@ -29,9 +32,11 @@ export type TokenEndpointReply =
       errorDescription?: string | undefined;
       /** HTTP status. Default: 401 for invalid_client, 403 for access_denied and unauthorized_client, else 400. */
       status?: number | undefined;
+      /** ms to wait before answering. @default the endpoint's `delay` option, else 0 */
       delay?: number | undefined;
     }
   | {
+      /** The kind of answer. */
       kind: 'server-error';
       /** HTTP status. Default 503. */
       status?: number | undefined;
@@ -39,15 +44,23 @@ export type TokenEndpointReply =
       body?: string | undefined;
       /** `Retry-After` in seconds. */
       retryAfter?: number | undefined;
+      /** ms to wait before answering. @default the endpoint's `delay` option, else 0 */
       delay?: number | undefined;
     }
   | {
+      /** The kind of answer. */
       kind: 'rate-limited';
       /** `Retry-After` in seconds. Default 1. Use 0 to keep tests fast. */
       retryAfter?: number | undefined;
+      /** ms to wait before answering. @default the endpoint's `delay` option, else 0 */
       delay?: number | undefined;
     }
-  | { kind: 'network-error'; delay?: number };
+  | {
+      /** The kind of answer. */
+      kind: 'network-error';
+      /** ms to wait before failing the connection. */
+      delay?: number;
+    };
 
 const OAUTH_ERROR_STATUS: Record<string, number> = {
   invalid_client: 401,

@@ -1,3 +1,9 @@
+/**
+ * `m2m-token/undici`: {@link tokenInterceptor}, a `dispatcher.compose()` interceptor that puts tokens on undici
+ * requests to the origins you list, and renews them once on a 401.
+ *
+ * @module m2m-token/undici
+ */
 // m2m-token/undici: an interceptor for dispatcher.compose(), so undici.request, undici's fetch and libraries
 // built on undici send tokens to the origins you configured and renew them once on a 401.
 import { ConfigurationError, type TokenSource } from 'm2m-token';
