@@ -1,5 +1,6 @@
 // The options every adapter shares (which origins get which token, which 401 renews it) and their validation.
 // Adapters validate at creation, like TokenClient, so a typo fails at startup rather than on the first call.
+import { monotonicNow } from '../monotonic.js';
 import { ConfigurationError, type Clock, type GetTokenOptions } from 'm2m-token';
 
 /**
@@ -43,7 +44,7 @@ export interface TokenAdapterOptions {
   renewInterval?: number | undefined;
   /**
    * The time source for `renewInterval`. Inject one in tests.
-   * @default a monotonic clock (`performance.now()`)
+   * @default a monotonic clock (`process.hrtime()`)
    */
   clock?: Clock | undefined;
 }
@@ -59,7 +60,7 @@ export interface AdapterConfig {
 
 export const DEFAULT_RENEW_INTERVAL = 30_000;
 // Monotonic: a wall clock set back would otherwise hold renewals off for as long as it went back.
-const monotonicClock: Clock = { now: () => performance.now() };
+const monotonicClock: Clock = { now: monotonicNow };
 
 const SHARED_OPTIONS = ['targets', 'anyOrigin', 'renewOn', 'renewInterval', 'clock'];
 const TARGET_FIELDS = new Set(['audience', 'organization', 'scope', 'resource', 'extraParams']);
