@@ -173,6 +173,7 @@ export function describe(err: unknown): string {
       case ErrorCode.RESPONSE_TOO_LARGE:
       case ErrorCode.TOKEN_TYPE_UNSUPPORTED:
       case ErrorCode.DISCOVERY_FAILED:
+      case ErrorCode.DPOP_MISMATCH:
         expectType<Equal<typeof err, TokenResponseError>>();
         return String(err.status);
       case ErrorCode.TIMEOUT:
