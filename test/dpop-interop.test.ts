@@ -1,7 +1,7 @@
 // DPoP (RFC 9449) against a real authorization server: oidc-provider with its DPoP feature and nonces required,
 // every token verified with jose against its JWKS, cnf.jkt checked against the client's key thumbprint; and the
 // demo protected API in DPoP mode (proof, ath, htm/htu, jti replay, nonce), reached through each adapter.
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import axios from 'axios';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, jwtVerify, type JWK } from 'jose';
 import { Agent, request } from 'undici';
@@ -10,7 +10,7 @@ import { startAuthorizationServer, type AuthorizationServer } from '../demo/auth
 import { startProtectedApi, type ProtectedApi } from '../demo/protected-api.js';
 import { attachTokens } from '../src/axios/index.js';
 import { fetchWithTokens } from '../src/fetch/index.js';
-import { ConfigurationError, ErrorCode, TokenClient, type DpopOptions, type TokenClientBaseOptions } from '../src/index.js';
+import { ConfigurationError, ErrorCode, TokenClient, type DpopKeyPair, type DpopOptions, type TokenClientBaseOptions } from '../src/index.js';
 import { tokenInterceptor } from '../src/undici/index.js';
 
 const API = 'https://dpop-api.test/';
@@ -76,15 +76,14 @@ describe('token endpoint: oidc-provider with DPoP and nonces required', () => {
     const c = client({ key });
     const token = await c.getToken();
     const claims = await verify(token.accessToken);
-    const { createPublicKey, createPrivateKey } = await import('node:crypto');
-    const privateKey = typeof key === 'string' ? createPrivateKey(key) : 'kty' in key ? createPrivateKey({ key, format: 'jwk' }) : key;
+    const privateKey = typeof key === 'string' ? createPrivateKey(key) : key instanceof KeyObject ? key : createPrivateKey({ key: key as never, format: 'jwk' });
     const expected = await calculateJwkThumbprint(await exportJWK(createPublicKey(privateKey)));
     expect((claims.cnf as { jkt: string }).jkt).toBe(expected);
     expect((c.toJSON().dpop as { alg: string }).alg).toBe(alg);
   });
 
   it('a Web Crypto key pair with a non-extractable private key', async () => {
-    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as DpopKeyPair;
     const token = await client({ key: pair }).getToken();
     const claims = await verify(token.accessToken);
     expect((claims.cnf as { jkt: string }).jkt).toBe(await calculateJwkThumbprint(await exportJWK(pair.publicKey)));
