@@ -2,6 +2,7 @@
 // every token verified with jose against its JWKS, cnf.jkt checked against the client's key thumbprint; and the
 // demo protected API in DPoP mode (proof, ath, htm/htu, jti replay, nonce), reached through each adapter.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
 import axios from 'axios';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, jwtVerify, type JWK } from 'jose';
 import { Agent, request } from 'undici';
@@ -10,8 +11,10 @@ import { startAuthorizationServer, type AuthorizationServer } from '../demo/auth
 import { startProtectedApi, type ProtectedApi } from '../demo/protected-api.js';
 import { attachTokens } from '../src/axios/index.js';
 import { fetchWithTokens } from '../src/fetch/index.js';
-import { ConfigurationError, ErrorCode, TokenClient, type DpopKeyPair, type DpopOptions, type TokenClientBaseOptions } from '../src/index.js';
+import { ConfigurationError, createToken, ErrorCode, TokenClient, type DpopKeyPair, type DpopOptions, type TokenClientBaseOptions } from '../src/index.js';
+import { staticTokenSource } from '../src/testing/index.js';
 import { tokenInterceptor } from '../src/undici/index.js';
+import { startPlainServer, type PlainServer } from './helpers/adapter-fixture.js';
 
 const API = 'https://dpop-api.test/';
 const SECRET = 'fake-dpop-client-secret';
@@ -233,5 +236,51 @@ describe('downgrades and mismatches', () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe('adapters: what they send, and what they keep secret', () => {
+  let plain: PlainServer;
+  beforeAll(async () => {
+    plain = await startPlainServer();
+  });
+  afterAll(async () => {
+    await plain.close();
+  });
+
+  it('a source that hands out a DPoP token without proof() fails the request before anything is sent', async () => {
+    const source = staticTokenSource(createToken({ accessToken: 'fake-dpop-token', tokenType: 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }));
+    const before = plain.requests.length;
+    const error = await fetchWithTokens(source, { targets: { [plain.url]: {} } })(`${plain.url}/x`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ option: 'source' });
+    expect(plain.requests.length).toBe(before);
+  });
+
+  it('axios: an error for a DPoP request shows neither the token nor the proof', async () => {
+    const c = client(true);
+    const instance = axios.create();
+    attachTokens(instance, c, { targets: { [plain.url]: {} } });
+    plain.reply({ status: 500 });
+    const error = (await instance.get(`${plain.url}/fails`).catch((e: unknown) => e)) as { config: { headers: Record<string, unknown> } };
+    const sent = plain.requests.at(-1)!;
+    expect(sent.authorization).toMatch(/^DPoP /);
+    const token = sent.authorization!.slice('DPoP '.length);
+    expect(error.config.headers.Authorization).toBe('DPoP [REDACTED]');
+    expect(error.config.headers.DPoP).toBe('[REDACTED]');
+    const rendered = `${JSON.stringify(error)} ${inspect(error, { depth: 6 })}`;
+    expect(rendered).not.toContain(token);
+    expect(rendered).not.toMatch(/"typ":"dpop\+jwt"|eyJ[\w-]*\.eyJ/);
+  });
+
+  it('fetch: a nonce challenge to a stream body is returned as is; the nonce is remembered for the next request', async () => {
+    const c = client(true);
+    nonceApi.rotateNonce();
+    const apiFetch = fetchWithTokens(c, { targets: { [nonceApi.url]: {} } });
+    const before = nonceApi.requests.length;
+    const body = new ReadableStream({ start: (controller) => controller.close() });
+    expect((await apiFetch(`${nonceApi.url}/stream`, { method: 'POST', body, duplex: 'half' } as RequestInit)).status).toBe(401);
+    expect((await apiFetch(`${nonceApi.url}/next`)).status).toBe(200);
+    expect(nonceApi.requests.slice(before).map((r) => r.error ?? 'ok')).toEqual(['use_dpop_nonce', 'ok']);
   });
 });
