@@ -208,12 +208,7 @@ export class TokenClient implements TokenSource {
     if (options === null || typeof options !== 'object') throw new ConfigurationError('getRequestHeaders', 'options must be { method, url, …getToken options }');
     const { method, url, ...tokenOptions } = options;
     if (typeof method !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) throw new ConfigurationError('getRequestHeaders.method', 'must be an HTTP method such as GET');
-    let target: URL;
-    try {
-      target = typeof url === 'string' ? new URL(url) : url instanceof URL ? url : new URL(String(undefined));
-    } catch {
-      throw new ConfigurationError('getRequestHeaders.url', 'must be an absolute URL');
-    }
+    const target = absoluteUrl(url, 'getRequestHeaders.url');
     const token = await this.getToken(tokenOptions);
     const authorization = `${token.tokenType} ${token.accessToken}`;
     return requestHeaders(authorization, token.tokenType === 'DPoP' ? await this.proof(token, method, target) : undefined);
@@ -223,10 +218,10 @@ export class TokenClient implements TokenSource {
    * DPoP: a fresh proof (the `DPoP` header) for one request that carries `token`, a token of this client whose
    * `tokenType` is `DPoP`. The adapters call it for every request; {@link getRequestHeaders} does both steps.
    */
-  proof(token: Token, method: string, url: string | URL): Promise<string> {
+  async proof(token: Token, method: string, url: string | URL): Promise<string> {
     const dpop = this.#dpop;
-    if (dpop === undefined) return Promise.reject(new ConfigurationError('dpop', 'is not set: this client makes no DPoP proofs'));
-    return dpop.proof(method, url, token);
+    if (dpop === undefined) throw new ConfigurationError('dpop', 'is not set: this client makes no DPoP proofs');
+    return dpop.proof(method, absoluteUrl(url, 'proof.url'), token);
   }
 
   /** DPoP: a `DPoP-Nonce` a server sent; the next proofs for that server's origin carry it. Ignored without DPoP. */
@@ -703,6 +698,17 @@ interface EndpointInfo {
 function isEndpointTrouble(error: unknown): boolean {
   return error instanceof TokenClientError &&
     (error.code === ErrorCode.NETWORK_ERROR || (error instanceof TokenResponseError && (error.status === 404 || error.status === 405)));
+}
+
+/** `url` as a URL, or a ConfigurationError naming `option`. */
+function absoluteUrl(url: unknown, option: string): URL {
+  if (url instanceof URL) return url;
+  try {
+    if (typeof url === 'string') return new URL(url);
+  } catch {
+    // refused below
+  }
+  throw new ConfigurationError(option, 'must be an absolute URL');
 }
 
 /** The request with its DPoP proof: a copy (a fixed request is reused), the proof scrubbed like a secret. */
