@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type ClientAuthMethod, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
@@ -44,6 +45,12 @@ export interface AuthorizationServerOptions {
    * `issuerPath: '/oauth'` the token endpoint is at Auth0's `/oauth/token`.
    */
   audienceParameter?: boolean;
+  /**
+   * DPoP (RFC 9449): tokens requested with a proof are bound to its key (`token_type: DPoP`, `cnf.jkt`).
+   * `requireNonce`: every proof must carry the server's nonce (a `400 use_dpop_nonce` hands it out).
+   * `algorithms`: the proof algorithms accepted (oidc-provider's default: ES256, Ed25519, EdDSA).
+   */
+  dpop?: { requireNonce?: boolean; algorithms?: string[] };
 }
 
 export interface AuthorizationServer {
@@ -117,6 +124,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     discovery: mtlsTokenEndpoint ? { mtls_endpoint_aliases: { token_endpoint: mtlsTokenEndpoint } } : {},
     clients: options.clients.map((c) => ({ grant_types: ['client_credentials'], redirect_uris: [], response_types: [], ...c })),
     jwks: { keys: [signingKey] },
+    ...(options.dpop?.algorithms ? { enabledJWA: { dPoPSigningAlgValues: options.dpop.algorithms as never } } : {}),
     clientAuthMethods: <ClientAuthMethod[]>[
       'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt',
       // oidc-provider accepts the RFC 8705 methods only with mTLS enabled.
@@ -126,6 +134,12 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
+      dPoP: {
+        enabled: Boolean(options.dpop),
+        // Nonces are stateless HMACs under this secret, rotating with time.
+        nonceSecret: randomBytes(32),
+        requireNonce: () => options.dpop?.requireNonce ?? false,
+      },
       revocation: { enabled: false },
       resourceIndicators: {
         enabled: true,

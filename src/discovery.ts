@@ -13,6 +13,8 @@ export interface ServerMetadata {
   authMethods: readonly string[] | undefined;
   /** `mtls_endpoint_aliases.token_endpoint` (RFC 8705 §5), for requests that carry a client certificate. */
   mtlsTokenEndpoint: URL | undefined;
+  /** `dpop_signing_alg_values_supported` (RFC 9449 §5.1), or undefined when the server did not say. */
+  dpopAlgs: readonly string[] | undefined;
 }
 
 // Metadata that names another issuer: refused, and not a reason to try the other well-known location.
@@ -79,6 +81,7 @@ export function parseMetadata(response: HttpResponse, url: URL, expectedIssuer: 
     tokenEndpoint,
     authMethods: Array.isArray(methods) ? methods.filter((x): x is string => typeof x === 'string') : undefined,
     mtlsTokenEndpoint: aliases && typeof aliases === 'object' ? endpoint(aliases.token_endpoint, 'mtls_endpoint_aliases.token_endpoint') : undefined,
+    dpopAlgs: Array.isArray(m.dpop_signing_alg_values_supported) ? m.dpop_signing_alg_values_supported.filter((x): x is string => typeof x === 'string') : undefined,
   };
 }
 

@@ -44,6 +44,11 @@ export const ErrorCode = {
   QUOTA_EXCEEDED: 'M2M_QUOTA_EXCEEDED',
   /** An Auth0 token quota fell below the `quota.warnBelow` fraction. Reported through `onError` (type `'quota'`), never thrown. */
   QUOTA_LOW: 'M2M_QUOTA_LOW',
+  /**
+   * DPoP (RFC 9449) and the token do not match: a Bearer token for a DPoP request (a downgrade; allowed only with
+   * `dpop.allowBearer`), a DPoP token for a client without the `dpop` option, or a token bound to another key.
+   */
+  DPOP_MISMATCH: 'M2M_DPOP_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -56,7 +61,8 @@ export type TokenResponseErrorCode =
   | typeof ErrorCode.RESPONSE_INVALID
   | typeof ErrorCode.RESPONSE_TOO_LARGE
   | typeof ErrorCode.TOKEN_TYPE_UNSUPPORTED
-  | typeof ErrorCode.DISCOVERY_FAILED;
+  | typeof ErrorCode.DISCOVERY_FAILED
+  | typeof ErrorCode.DPOP_MISMATCH;
 
 /** The codes of {@link TokenRequestError}: no usable response arrived. */
 export type TokenRequestErrorCode =
@@ -73,7 +79,7 @@ export type TokenRequestErrorCode =
  * | --- | --- |
  * | `M2M_INVALID_OPTION` | {@link ConfigurationError} (`option`) |
  * | `M2M_OAUTH_ERROR` | {@link OAuthError} (`status`, `error`, `errorDescription`, `errorUri`) |
- * | `M2M_HTTP_STATUS`, `M2M_RESPONSE_*`, `M2M_TOKEN_TYPE_UNSUPPORTED`, `M2M_DISCOVERY_FAILED` | {@link TokenResponseError} (`status`) |
+ * | `M2M_HTTP_STATUS`, `M2M_RESPONSE_*`, `M2M_TOKEN_TYPE_UNSUPPORTED`, `M2M_DISCOVERY_FAILED`, `M2M_DPOP_MISMATCH` | {@link TokenResponseError} (`status`) |
  * | `M2M_TIMEOUT`, `M2M_NETWORK_ERROR`, `M2M_ABORTED`, `M2M_CLIENT_CLOSED` | {@link TokenRequestError} |
  * | `M2M_QUOTA_EXCEEDED` | `QuotaExceededError` (`resetAt`, `scope`, `bucket`, `status?`) |
  * | `M2M_UNEXPECTED_ERROR`, `M2M_STORE_ERROR`, `M2M_STALE_TOKEN`, `M2M_UNSUPPORTED_RUNTIME`, `M2M_QUOTA_LOW` | {@link TokenClientError} itself |

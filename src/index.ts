@@ -22,6 +22,8 @@ export type {
   ClientSecretCredentials,
   DispatcherLike,
   DomainEndpointOptions,
+  DpopKeyPair,
+  DpopOptions,
   IssuerEndpointOptions,
   QuotaOptions,
   MemoryCacheOptions,
@@ -48,7 +50,7 @@ export type {
 } from './options.js';
 export type { EnvName, EnvOverrides, EnvRecord } from './env.js';
 export { createToken } from './token-source.js';
-export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
+export type { GetTokenOptions, RequestHeaders, RequestHeadersOptions, Token, TokenFields, TokenSource } from './token-source.js';
 export type { StoredToken, TokenStore, TokenStoreBlocks, TokenStoreLease } from './stores/token-store.js';
 export type { Clock, EpochMilliseconds, Milliseconds } from './types.js';
 export {

@@ -9,6 +9,7 @@ import {
   type ClientAuthentication,
   type Credentials,
 } from './client-auth.js';
+import { resolveDpop, type DpopOptions, type ResolvedDpop } from './dpop.js';
 import { ConfigurationError, type M2MError } from './errors.js';
 import { resolveProxy, type ProxyOption, type ProxySettings } from './proxy.js';
 import { isTokenStore, type TokenStore } from './stores/token-store.js';
@@ -29,6 +30,7 @@ export type {
   ClientAssertionSigner,
 } from './client-auth.js';
 export type { ProxyOption } from './proxy.js';
+export type { DpopKeyPair, DpopOptions } from './dpop.js';
 
 /** Retry policy for transient failures (network errors, 408, 429, 5xx). */
 export interface RetryOptions {
@@ -269,6 +271,14 @@ export interface TokenClientBaseOptions {
    * @default { warnBelow: 0.1, block: true }
    */
   quota?: boolean | QuotaOptions | undefined;
+  /**
+   * Sender-constrained tokens, DPoP (RFC 9449): every token request carries a proof signed with this key, the
+   * server binds the token to the key (`token_type: DPoP`), and the adapters (or `getRequestHeaders()`) send a
+   * fresh proof with every API call. `true` generates a key in memory for this client; `{ key }` uses yours (the
+   * same key in every process lets a shared store share one token per fleet). See `docs/dpop.md`.
+   * @default off
+   */
+  dpop?: boolean | DpopOptions | undefined;
 }
 
 /** Options of Auth0 token quota handling; see {@link TokenClientOptions.quota}. */
@@ -436,6 +446,8 @@ export interface ResolvedOptions {
   onError: ((event: TokenClientErrorEvent) => void) | undefined;
   clock: Clock;
   quota: ResolvedQuota;
+  /** DPoP: the key (read, with its thumbprint) and the algorithms it may use; undefined without DPoP. */
+  dpop: ResolvedDpop | undefined;
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -444,7 +456,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime', 'staleIfError',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
   'onError', 'clock', 'quota',
-  'basicCredentialEncoding', 'proxy',
+  'basicCredentialEncoding', 'proxy', 'dpop',
 ]);
 const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
 
@@ -468,6 +480,18 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
   else if (endpoint.kind === 'static') clientAuthentication = chooseMethod(credentials, undefined);
 
   const refreshAhead = options.refreshAhead === false ? 0 : duration(options.refreshAhead, 'refreshAhead', 300_000);
+  const cache = resolveCache(options.cache, duration(options.storeTimeout, 'storeTimeout', 1_000, { min: 1 }));
+  const dpop = resolveDpop(options.dpop);
+  if (dpop?.given === undefined && dpop !== undefined && cache.store !== undefined) {
+    throw new ConfigurationError(
+      'dpop.key',
+      'is required with a shared store (cache.store): a generated key lives in one process, so no other process could use its tokens; give every process the same key to share one token per fleet',
+    );
+  }
+  const allowedTokenTypes = resolveTokenTypes(options.allowedTokenTypes);
+  if (allowedTokenTypes.includes('dpop')) {
+    throw new ConfigurationError('allowedTokenTypes', 'lists DPoP: DPoP tokens need a proof with every request; give the dpop option instead');
+  }
 
   return {
     endpoint,
@@ -475,14 +499,14 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     clientAuthentication,
     allowInsecureHttp,
     defaults: normalizeTokenParams(options, ''),
-    allowedTokenTypes: resolveTokenTypes(options.allowedTokenTypes),
+    allowedTokenTypes,
     expiry: {
       leeway: duration(options.expiryLeeway, 'expiryLeeway', 60_000),
       refreshAhead,
       defaultLifetime: duration(options.defaultLifetime, 'defaultLifetime', 300_000, { min: 1 }),
     },
     staleIfError: resolveStaleIfError(options.staleIfError),
-    cache: resolveCache(options.cache, duration(options.storeTimeout, 'storeTimeout', 1_000, { min: 1 })),
+    cache,
     transport: {
       proxy: resolveProxy(options.proxy, dispatcher !== undefined),
       timeout: duration(options.timeout, 'timeout', 10_000, { min: 1 }),
@@ -495,6 +519,7 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     onError: optionalFunction(options.onError, 'onError'),
     clock: resolveClock(options.clock),
     quota: resolveQuota(options.quota),
+    dpop,
   };
 }
 

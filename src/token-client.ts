@@ -5,8 +5,9 @@ import { CallKeyMemo } from './call-key-memo.js';
 import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, secretForms, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
 import { credentialFingerprint } from './credential-fingerprint.js';
 import { Discovery } from './discovery.js';
+import { DpopKey } from './dpop.js';
 import { cacheChannel, fingerprint, refreshChannel, requestChannel, storeErrorChannel, type CacheLookupMessage, type RequestTrace } from './diagnostics.js';
-import { ErrorCode, isTransientFailure, REDACTED, scrubError, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
+import { ConfigurationError, ErrorCode, isTransientFailure, REDACTED, scrubError, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
 import { optionsFromEnv, type EnvOverrides, type EnvRecord } from './env.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
@@ -18,8 +19,8 @@ import { SharedStore } from './stores/shared-store.js';
 import type { StoredToken } from './stores/token-store.js';
 import { mergeTokenParams, type TokenParams } from './token-params.js';
 import { buildTokenRequest, defaultUserAgent } from './token-request.js';
-import { parseTokenResponse, type ResponseContext } from './token-response.js';
-import { createToken, type GetTokenOptions, type Token, type TokenSource } from './token-source.js';
+import { header, parseTokenResponse, type HttpResponse, type ResponseContext } from './token-response.js';
+import { createToken, requestHeaders, type GetTokenOptions, type RequestHeaders, type RequestHeadersOptions, type Token, type TokenSource } from './token-source.js';
 import { closedError, Transport, unexpectedError, type HttpRequest } from './transport.js';
 import { assertSupportedNode } from './runtime.js';
 import { systemClock } from './types.js';
@@ -93,6 +94,8 @@ export class TokenClient implements TokenSource {
   readonly #discovery: Discovery | undefined;
   readonly #staticEndpoint: EndpointInfo | undefined;
   readonly #shared: SharedStore | undefined;
+  /** DPoP (RFC 9449): the key tokens are bound to, the servers' nonces, the proofs. */
+  readonly #dpop: DpopKey | undefined;
   // The constructor's defaults get a slot of their own: the commonest call skips the LRU bookkeeping.
   #defaultEntry: CacheEntry | undefined;
   readonly #now: () => number;
@@ -133,7 +136,8 @@ export class TokenClient implements TokenSource {
     this.#options = o;
     this.#callKeys = new CallKeyMemo(2 * o.cache.max);
     this.#transport = new Transport({ clock: o.clock, ...o.transport });
-    this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults);
+    this.#dpop = o.dpop && new DpopKey(o.dpop);
+    this.#defaultKey = cacheKey(o.endpoint.id, o.credentials.clientId, o.defaults, this.#dpop?.binding);
     this.#now = o.clock === systemClock ? Date.now : () => o.clock.now();
     const { clock } = o;
     this.#monotonic = clock === systemClock ? monotonicNow : clock.monotonic ? () => clock.monotonic!() : this.#now;
@@ -203,6 +207,46 @@ export class TokenClient implements TokenSource {
     this.#misses++;
     if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'miss');
     return this.#join(key, params, false, options?.signal);
+  }
+
+  /**
+   * The headers that authorize one request to an API, for callers without an adapter: `authorization` with the
+   * token for these options (`Bearer …`, or `DPoP …` with the `dpop` option), and for a DPoP token `dpop`, a fresh
+   * proof for this `method` and `url` (with the server's latest nonce). Make one per request: a proof is good
+   * for one request only.
+   *
+   * ```ts
+   * const headers = await client.getRequestHeaders({ method: 'GET', url, audience: 'https://billing' });
+   * await fetch(url, { headers: { ...headers } });
+   * ```
+   */
+  async getRequestHeaders(options: RequestHeadersOptions): Promise<RequestHeaders> {
+    if (options === null || typeof options !== 'object') throw new ConfigurationError('getRequestHeaders', 'options must be { method, url, …getToken options }');
+    const { method, url, ...tokenOptions } = options;
+    if (typeof method !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) throw new ConfigurationError('getRequestHeaders.method', 'must be an HTTP method such as GET');
+    const target = absoluteUrl(url, 'getRequestHeaders.url');
+    const token = await this.getToken(tokenOptions);
+    const authorization = `${token.tokenType} ${token.accessToken}`;
+    return requestHeaders(authorization, token.tokenType === 'DPoP' ? await this.proof(token, method, target) : undefined);
+  }
+
+  /**
+   * DPoP: a fresh proof (the `DPoP` header) for one request that carries `token`, a token of this client whose
+   * `tokenType` is `DPoP`. The adapters call it for every request; {@link getRequestHeaders} does both steps.
+   */
+  async proof(token: Token, method: string, url: string | URL): Promise<string> {
+    const dpop = this.#dpop;
+    if (dpop === undefined) throw new ConfigurationError('dpop', 'is not set: this client makes no DPoP proofs');
+    return dpop.proof(method, absoluteUrl(url, 'proof.url'), token);
+  }
+
+  /** DPoP: a `DPoP-Nonce` a server sent; the next proofs for that server's origin carry it. Ignored without DPoP. */
+  rememberNonce(url: string | URL, nonce: string): void {
+    try {
+      this.#dpop?.rememberNonce(url, nonce);
+    } catch {
+      // An unparsable URL: no server to remember it for.
+    }
   }
 
   /**
@@ -333,7 +377,7 @@ export class TokenClient implements TokenSource {
   }
 
   #keyFor(params: TokenParams): string {
-    return cacheKey(this.#options.endpoint.id, this.#options.credentials.clientId, params);
+    return cacheKey(this.#options.endpoint.id, this.#options.credentials.clientId, params, this.#dpop?.binding);
   }
 
   /** Where and how to ask, from the issuer's metadata (fetched once, shared). */
@@ -344,6 +388,8 @@ export class TokenClient implements TokenSource {
     const url = (o.transport.tls && metadata.mtlsTokenEndpoint) || metadata.tokenEndpoint;
     // RFC 8414 §2: a server that does not list its methods supports client_secret_basic.
     const method = o.clientAuthentication ?? chooseMethod(o.credentials, metadata.authMethods ?? ['client_secret_basic']);
+    // A key the server cannot accept fails here, before any token request.
+    this.#dpop?.chooseAlg(metadata.dpopAlgs);
     return this.#endpointFor(url, method, metadata.issuer);
   }
 
@@ -360,6 +406,7 @@ export class TokenClient implements TokenSource {
         defaultLifetime: o.expiry.defaultLifetime,
         secrets: [o.credentials.clientSecret],
         refusalHint: refusalHint(method, o.credentials, issuer, url),
+        dpop: this.#dpop === undefined ? undefined : this.#dpop.allowBearer ? 'allow-bearer' : 'required',
       },
     };
   }
@@ -507,23 +554,34 @@ export class TokenClient implements TokenSource {
       // An Auth0 quota used up (seen here, or by another process of the fleet): nothing is sent until it resets.
       const blocked = o.quota.block ? this.#quota.check(key, params.organization, origin) : undefined;
       if (blocked !== undefined) await blocked;
+      const dpop = this.#dpop;
+      const build = auth
+        ? () => {
+            this.#requestsSent++;
+            return this.#fixedRequest(key, url, auth, params);
+          }
+        : async () => {
+            this.#requestsSent++;
+            return buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent);
+          };
       token = await this.#transport.send(
-        auth
-          ? () => {
-              this.#requestsSent++;
-              return this.#fixedRequest(key, url, auth, params);
+        dpop ? async () => withProof(await build(), await dpop.proof('POST', url)) : build,
+        dpop
+          ? (response, request) => {
+              const nonce = header(response.headers, 'dpop-nonce');
+              if (nonce !== undefined) dpop.rememberNonce(url, nonce);
+              const issued = parseTokenResponse(response, endpoint.responseContext, request.secrets);
+              dpop.checkBinding(issued, url.origin, response.status);
+              return issued;
             }
-          : async () => {
-              this.#requestsSent++;
-              return buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent);
-            },
-        (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
+          : (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
         deadline,
         (error) => {
           if (error instanceof TokenClientError && error.quota) this.#quota.read(key, params.organization, error.quota, statusOf(error), url.origin);
           this.#noteFailure(key, state, error, false);
         },
         requestChannel.hasSubscribers ? this.#trace(key, endpoint) : undefined,
+        dpop && ((response) => isNonceChallenge(response, dpop, url)),
       );
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
@@ -559,7 +617,7 @@ export class TokenClient implements TokenSource {
 
   /** A stored token this client may hand out and need not refresh yet, now cached in memory; else undefined. */
   #usable(key: string, stored: StoredToken | undefined, state: FlightState): Token | undefined {
-    if (stored === undefined || !this.#options.allowedTokenTypes.includes(stored.tokenType.toLowerCase())) return undefined;
+    if (stored === undefined || !this.#accepts(stored.tokenType.toLowerCase())) return undefined;
     const token = createToken(stored);
     const entry = this.#entryFor(token);
     const now = this.#elapsedNow(entry);
@@ -570,6 +628,13 @@ export class TokenClient implements TokenSource {
     }
     if (!state.superseded) this.#remember(key, entry);
     return token;
+  }
+
+  /** Whether a stored token of this (lower-case) type may be handed out: with DPoP, a DPoP token (or an allowed Bearer one). */
+  #accepts(type: string): boolean {
+    const dpop = this.#dpop;
+    if (dpop === undefined) return type !== 'dpop' && this.#options.allowedTokenTypes.includes(type);
+    return type === 'dpop' || (type === 'bearer' && dpop.allowBearer);
   }
 
   #report(event: TokenClientErrorEvent): void {
@@ -628,6 +693,7 @@ export class TokenClient implements TokenSource {
       organization: o.defaults.organization,
       scope: o.defaults.scope,
       cachedTokens: (this.#cache?.size ?? 0) + (this.#defaultEntry ? 1 : 0),
+      ...(this.#dpop === undefined ? {} : { dpop: this.#dpop.toJSON() }),
       closed: this.#closed,
     };
   }
@@ -649,6 +715,39 @@ interface EndpointInfo {
 function isEndpointTrouble(error: unknown): boolean {
   return error instanceof TokenClientError &&
     (error.code === ErrorCode.NETWORK_ERROR || (error instanceof TokenResponseError && (error.status === 404 || error.status === 405)));
+}
+
+/** `url` as a URL, or a ConfigurationError naming `option`. */
+function absoluteUrl(url: unknown, option: string): URL {
+  if (url instanceof URL) return url;
+  try {
+    if (typeof url === 'string') return new URL(url);
+  } catch {
+    // refused below
+  }
+  throw new ConfigurationError(option, 'must be an absolute URL');
+}
+
+/** The request with its DPoP proof: a copy (a fixed request is reused), the proof scrubbed like a secret. */
+function withProof(request: HttpRequest, proof: string): HttpRequest {
+  return { ...request, headers: { ...request.headers, dpop: proof }, secrets: [...(request.secrets ?? []), proof] };
+}
+
+/**
+ * A token endpoint's `400 use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §8): the nonce is remembered, and
+ * the request is sent again at once with it.
+ */
+function isNonceChallenge(response: HttpResponse, dpop: DpopKey, url: URL): boolean {
+  if (response.status !== 400 && response.status !== 401) return false;
+  const nonce = header(response.headers, 'dpop-nonce');
+  if (nonce === undefined || !response.body.includes('use_dpop_nonce')) return false;
+  try {
+    if ((JSON.parse(response.body) as { error?: unknown } | null)?.error !== 'use_dpop_nonce') return false;
+  } catch {
+    return false;
+  }
+  dpop.rememberNonce(url, nonce);
+  return dpop.nonceFor(url) === nonce;
 }
 
 function usesDefaults(o: GetTokenOptions): boolean {

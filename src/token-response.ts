@@ -25,6 +25,11 @@ export interface ResponseContext {
    * OAuth body): for an assertion, its `aud` and the option that changes it. Never a secret.
    */
   refusalHint?: (() => string) | undefined;
+  /**
+   * DPoP (RFC 9449): `'required'` when the request carried a proof (a Bearer answer is a downgrade), `'allow-bearer'`
+   * when the user accepts that downgrade; absent without DPoP (then a DPoP token is refused: it is useless here).
+   */
+  dpop?: 'required' | 'allow-bearer' | undefined;
 }
 
 /**
@@ -167,11 +172,16 @@ function parseJsonObject(response: HttpResponse, ctx: ResponseContext): Record<s
 
 function readTokenType(value: unknown, ctx: ResponseContext, status: number): string {
   // RFC 6749 requires token_type; some servers omit it (or send null), and Go's x/oauth2 reads that as Bearer too.
-  if (value === undefined || value === null) return 'Bearer';
+  if (value === undefined || value === null) {
+    checkDpopType('bearer', ctx, status);
+    return 'Bearer';
+  }
   if (typeof value !== 'string' || value === '') throw invalid(ctx, status, 'has a token_type that is not a non-empty string');
   // ASCII only before comparing: 'POP-\u212AEY' (a Kelvin sign) lower-cases to an allowed 'pop-key'.
   const scheme = AUTH_SCHEME.test(value);
   const lower = value.toLowerCase();
+  if (scheme) checkDpopType(lower, ctx, status);
+  if (lower === 'dpop') return 'DPoP';
   if (!scheme || !ctx.allowedTokenTypes.includes(lower)) {
     // Quoted only when it is a plain scheme name, and scrubbed even then (then cut): a server may echo anything here.
     const shown = scheme ? JSON.stringify(redact(value, ctx.secrets).slice(0, 40)) : `(${value.length} characters, not a scheme name)`;
@@ -183,6 +193,19 @@ function readTokenType(value: unknown, ctx: ResponseContext, status: number): st
     );
   }
   return lower === 'bearer' ? 'Bearer' : value;
+}
+
+/** A DPoP token only for a DPoP request, and a DPoP request gets one (or a Bearer token, when the user allows it). */
+function checkDpopType(lower: string, ctx: ResponseContext, status: number): void {
+  if ((lower === 'dpop') === (ctx.dpop !== undefined) || (lower === 'bearer' && ctx.dpop === 'allow-bearer')) return;
+  throw new TokenResponseError(
+    ErrorCode.DPOP_MISMATCH,
+    status,
+    lower === 'dpop'
+      ? `Token endpoint ${ctx.endpoint} issued a DPoP-bound token, but this client sent no DPoP proof; give the dpop option (and the key the server expects).`
+      : `Token endpoint ${ctx.endpoint} answered a DPoP request with a ${lower === 'bearer' ? 'Bearer' : 'non-DPoP'} token (a downgrade: the server ignored the proof). Check that DPoP is enabled for this client on the server, or accept Bearer tokens with dpop: { allowBearer: true }.`,
+    { endpoint: ctx.endpoint },
+  );
 }
 
 function readLifetime(value: unknown, accessToken: string, response: HttpResponse, ctx: ResponseContext): Milliseconds {

@@ -2,6 +2,8 @@ import { REDACTED } from './errors.js';
 import type { QuotaReading } from './quota.js';
 import type { EpochMilliseconds, Milliseconds } from './types.js';
 
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
 /** An access token. `accessToken` and `raw` are hidden from `util.inspect` and `JSON.stringify`. */
 export interface Token {
   /** The access token itself. A credential: never log it. */
@@ -71,6 +73,42 @@ export interface TokenSource {
   getToken(options?: GetTokenOptions): Promise<Token>;
   /** Drop the cached token for these options, e.g. after an API answered 401. */
   invalidate?(options?: GetTokenOptions): void | Promise<void>;
+  /**
+   * DPoP (RFC 9449): a fresh `DPoP` proof for one request that carries `token` (a token whose `tokenType` is
+   * `DPoP`): `htm` and `htu` of this request, `ath` of the token, the server's latest nonce. The adapters call it
+   * for every such request, replays included. A source without DPoP leaves it out.
+   */
+  proof?(token: Token, method: string, url: string | URL): Promise<string>;
+  /** A `DPoP-Nonce` a server sent (on any response): later proofs for that server's origin carry it. */
+  rememberNonce?(url: string | URL, nonce: string): void;
+}
+
+/** Which request {@link TokenClient.getRequestHeaders} makes headers for, and which token it carries. */
+export interface RequestHeadersOptions extends GetTokenOptions {
+  /** The request's method, e.g. `GET` (the proof's `htm`). */
+  method: string;
+  /** The request's absolute URL (the proof's `htu`, without query and fragment). */
+  url: string | URL;
+}
+
+/**
+ * The headers that authorize one request: `authorization` (`Bearer …` or `DPoP …`) and, for a DPoP token, `dpop`
+ * (the proof). Spread them into your request's headers. Credentials: `JSON.stringify` and `util.inspect` show
+ * them redacted.
+ */
+export interface RequestHeaders {
+  readonly authorization: string;
+  readonly dpop?: string;
+}
+
+/** `{ authorization, dpop? }` whose values do not show in `JSON.stringify` or `util.inspect`, but spread as they are. */
+export function requestHeaders(authorization: string, dpop: string | undefined): RequestHeaders {
+  const headers: { authorization: string; dpop?: string } = { authorization };
+  if (dpop !== undefined) headers.dpop = dpop;
+  const shown = () => ({ authorization: `${authorization.split(' ', 1)[0]} ${REDACTED}`, ...(dpop === undefined ? {} : { dpop: REDACTED }) });
+  Object.defineProperty(headers, 'toJSON', { value: shown });
+  Object.defineProperty(headers, inspectSymbol, { value: () => `RequestHeaders ${JSON.stringify(shown())}` });
+  return Object.freeze(headers);
 }
 
 /** What {@link createToken} makes a {@link Token} from: its fields, with `scope`, `raw` and `quota` optional. */
@@ -90,8 +128,6 @@ export interface TokenFields {
   /** The quota reading of the response, if any. */
   quota?: QuotaReading | undefined;
 }
-
-const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 class RedactedToken implements Token {
   readonly #accessToken: string;

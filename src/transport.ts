@@ -111,6 +111,11 @@ export class Transport {
     onRetry?: (error: Error) => void,
     /** A token request: each attempt is published on the `m2m-token:request` tracing channel (when it has subscribers). */
     trace?: RequestTrace,
+    /**
+     * Whether a response is a challenge to answer at once (a DPoP nonce, RFC 9449 §8): the request is built anew
+     * and sent once more in the same attempt, without a backoff wait and not counted against `retry`.
+     */
+    challenge?: (response: HttpResponse) => boolean,
   ): Promise<T> {
     const { retry } = this.#config;
     if (this.#closed) throw closedError();
@@ -119,9 +124,14 @@ export class Transport {
     // The secrets of the last request built (an assertion, the encoded secret): a foreign error may quote them.
     let lastSecrets: readonly string[] | undefined;
     const once = async () => {
-      const request = await build();
+      let request = await build();
       lastSecrets = request.secrets;
       lastResponse = await this.#attempt(request, deadline, attempts);
+      if (challenge !== undefined && challenge(lastResponse)) {
+        request = await build();
+        lastSecrets = request.secrets;
+        lastResponse = await this.#attempt(request, deadline, attempts);
+      }
       return handle(lastResponse, request);
     };
     const attempt = async () => {

@@ -48,7 +48,7 @@ describe('defaults', () => {
       cache: { max: 8, store },
       storeTimeout: 9,
       staleIfError: { minRemaining: 0 },
-      allowedTokenTypes: ['DPoP'],
+      allowedTokenTypes: ['PoP-Key'],
       clock,
       onError,
       userAgent: 'svc/1',
@@ -58,7 +58,7 @@ describe('defaults', () => {
     expect(o.transport).toMatchObject({ timeout: 3, totalTimeout: 4, retry: { retries: 0, baseDelay: 5, maxDelay: 6, maxRetryAfter: 7 }, userAgent: 'svc/1' });
     expect(o.cache).toEqual({ max: 8, store, storeTimeout: 9 });
     expect(o.staleIfError).toEqual({ minRemaining: 0 });
-    expect(o.allowedTokenTypes).toEqual(['bearer', 'dpop']);
+    expect(o.allowedTokenTypes).toEqual(['bearer', 'pop-key']);
     expect(o.clock).toBe(clock);
     expect(o.onError).toBe(onError);
     expect(o.allowInsecureHttp).toBe(true);

@@ -175,14 +175,14 @@ describe('access_token and token_type', () => {
     expect(parseTokenResponse(ok({ token_type: undefined }), ctx).tokenType).toBe('Bearer');
     expect(parseTokenResponse(ok({ token_type: null }), ctx).tokenType).toBe('Bearer');
     expect(parseTokenResponse(ok({ token_type: 'BEARER' }), ctx).tokenType).toBe('Bearer');
-    expect(parseTokenResponse(ok({ token_type: 'DPoP' }), { ...ctx, allowedTokenTypes: ['bearer', 'dpop'] }).tokenType).toBe('DPoP');
+    expect(parseTokenResponse(ok({ token_type: 'PoP-Key' }), { ...ctx, allowedTokenTypes: ['bearer', 'pop-key'] }).tokenType).toBe('PoP-Key');
   });
 
   it('refuses an empty or non-string token_type, and a type not allowed, naming the option', () => {
     for (const value of ['', 5, true]) expect(fails(ok({ token_type: value })).message).toContain('has a token_type that is not a non-empty string');
-    const e = fails(ok({ token_type: 'DPoP' }));
+    const e = fails(ok({ token_type: 'PoP-Key' }));
     expect(e).toMatchObject({ code: 'M2M_TOKEN_TYPE_UNSUPPORTED', status: 200, endpoint: 'https://as.example' });
-    expect(e.message).toContain('issued a token of type "DPoP", not Bearer');
+    expect(e.message).toContain('issued a token of type "PoP-Key", not Bearer');
     expect(e.message).toContain('allowedTokenTypes');
     expect(fails(ok({ token_type: 'a b\n' })).message).toContain('of type (4 characters, not a scheme name)');
     expect(fails(ok({ token_type: `x${SECRET}` })).message).toContain('"x[REDACTED]"');

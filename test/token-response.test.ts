@@ -79,15 +79,15 @@ describe('parseTokenResponse: token_type', () => {
   });
 
   it('refuses another type with M2M_TOKEN_TYPE_UNSUPPORTED', () => {
-    const error = parseError(jsonResponse(tokenBody({ token_type: 'DPoP' })));
+    const error = parseError(jsonResponse(tokenBody({ token_type: 'N_A' })));
     expect(error.code).toBe(ErrorCode.TOKEN_TYPE_UNSUPPORTED);
     expect(error).toBeInstanceOf(TokenResponseError);
     expect(error.message).toContain('allowedTokenTypes');
   });
 
   it('accepts a type in allowedTokenTypes, case-insensitively, keeping the server spelling', () => {
-    const allowing = { ...ctx, allowedTokenTypes: ['bearer', 'dpop'] };
-    expect(parse(jsonResponse(tokenBody({ token_type: 'DPoP' })), allowing).tokenType).toBe('DPoP');
+    const allowing = { ...ctx, allowedTokenTypes: ['bearer', 'pop-key'] };
+    expect(parse(jsonResponse(tokenBody({ token_type: 'PoP-Key' })), allowing).tokenType).toBe('PoP-Key');
     expect(parse(jsonResponse(tokenBody({ token_type: 'bearer' })), allowing).tokenType).toBe('Bearer');
   });
 

@@ -75,8 +75,32 @@ export function validOptions(env: NodeJS.ProcessEnv): TokenClient[] {
     new TokenClient({ domain: 'd', clientId: 'id', clientSecret: undefined, tls: { cert: 'c', key: 'k', ca: undefined, passphrase: undefined } }),
     new TokenClient({ domain: 'd', clientId: 'id', clientAssertion: { key: 'PEM', kid: undefined, alg: undefined, audience: undefined } }),
     new TokenClient({ domain: 'd', clientId: 'id', clientSecret: 's', retry: false, refreshAhead: false, cache: { max: 10, store: undefined } }),
+    // DPoP: a generated key, or a key as a KeyObject, PEM or JWK; undefined members too.
+    new TokenClient({ domain: 'd', clientId: 'id', clientSecret: 's', dpop: true }),
+    new TokenClient({ domain: 'd', clientId: 'id', clientSecret: 's', dpop: { key: privateKey, alg: 'ES256', allowBearer: true } }),
+    new TokenClient({ domain: 'd', clientId: 'id', clientSecret: 's', dpop: { key: env['DPOP_KEY'], alg: undefined, allowBearer: undefined } }),
+    new TokenClient({ domain: 'd', clientId: 'id', clientSecret: 's', dpop: { key: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' } } }),
+    new TokenClient({ domain: 'd', clientId: 'id', clientSecret: 's', dpop: undefined }),
   ];
 }
+
+// ── DPoP: the headers of one request, and a TokenSource that makes proofs ───────────────────────────────────────
+export async function dpopHeaders(client: TokenClient, source: TokenSource): Promise<Record<string, string>> {
+  const headers = await client.getRequestHeaders({ method: 'GET', url: new URL('https://api.example.com/x'), audience: undefined });
+  expectType<Equal<typeof headers.authorization, string>>();
+  const token = await source.getToken();
+  const proof: string | undefined = await source.proof?.(token, 'GET', 'https://api.example.com/x');
+  source.rememberNonce?.('https://api.example.com', proof ?? 'nonce');
+  // @ts-expect-error method and url are required
+  await client.getRequestHeaders({ audience: 'https://api' });
+  return { ...headers };
+}
+
+export const dpopSource: TokenSource = {
+  getToken: () => Promise.resolve(createToken({ accessToken: 'fake', tokenType: 'DPoP', expiresIn: 1, expiresAt: 1 })),
+  proof: () => Promise.resolve('header.payload.signature'),
+  rememberNonce: () => {},
+};
 
 export function impossibleOptions(): void {
   // @ts-expect-error no endpoint: give domain, tokenEndpoint or issuer
@@ -173,6 +197,7 @@ export function describe(err: unknown): string {
       case ErrorCode.RESPONSE_TOO_LARGE:
       case ErrorCode.TOKEN_TYPE_UNSUPPORTED:
       case ErrorCode.DISCOVERY_FAILED:
+      case ErrorCode.DPOP_MISMATCH:
         expectType<Equal<typeof err, TokenResponseError>>();
         return String(err.status);
       case ErrorCode.TIMEOUT:

@@ -2,6 +2,7 @@
 // whether a 401 renews it, and whether a request body can be sent a second time.
 import { ErrorCode, TokenClientError, type Token } from 'm2m-token';
 import type { AdapterConfig, TokenTarget } from './options.js';
+import { saysUseDpopNonce } from './dpop.js';
 import { saysInvalidToken } from './www-authenticate.js';
 
 /**
@@ -86,11 +87,13 @@ export function authorizationFor(token: Token): string {
 }
 
 /**
- * Whether a response to a request that carried `token` should renew it: a 401, and with
+ * Whether a response to a request that carried `token` should renew it: a 401 that is not a DPoP nonce challenge, and with
  * `renewOn: 'invalid_token'` only one whose challenge for the token's scheme says `error="invalid_token"`.
  */
 export function shouldRenew(config: AdapterConfig, status: number, wwwAuthenticate: string | null | undefined, token: Token): boolean {
   if (status !== 401) return false;
+  // A DPoP nonce challenge asks for a fresh proof with the server's nonce, not for another token.
+  if (saysUseDpopNonce(wwwAuthenticate)) return false;
   return config.renewOn === 'any-401' || saysInvalidToken(wwwAuthenticate, token.tokenType);
 }
 

@@ -2,8 +2,9 @@
 // that many requests rejected with the same token cause one renewal, not one each, and that an API answering
 // 401 to every token costs one token request per renewInterval, not one per call.
 import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
+import { isDpopToken } from './dpop.js';
 import { resolveAdapterOptions, type AdapterConfig, type TokenTarget } from './options.js';
-import { targetFor, tokenKey } from './policy.js';
+import { authorizationFor, targetFor, tokenKey } from './policy.js';
 
 export class AdapterTokens {
   readonly config: AdapterConfig;
@@ -43,6 +44,30 @@ export class AdapterTokens {
       if (signal?.aborted) throw signal.reason;
       throw error;
     }
+  }
+
+  /**
+   * The credentials of one request that carries `token`: its `Authorization` value and, for a DPoP token, a fresh
+   * proof for this method and URL (the source's `proof()`); `undefined` for any other token. Call it for every
+   * request, replays included: a proof is good for one request only.
+   */
+  async credentials(token: Token, method: string, url: string | URL): Promise<{ authorization: string; dpop: string | undefined }> {
+    const authorization = authorizationFor(token);
+    if (!isDpopToken(token)) return { authorization, dpop: undefined };
+    if (typeof this.#source.proof !== 'function') {
+      throw new ConfigurationError('source', 'returned a DPoP token but has no proof() method to make the DPoP proof each request needs; use a TokenClient with the dpop option');
+    }
+    const dpop = await this.#source.proof(token, method.toUpperCase(), url);
+    // Like the token, the proof goes into a header: visible ASCII only, or the request is not sent.
+    if (typeof dpop !== 'string' || !/^[\x21-\x7e]+$/.test(dpop)) {
+      throw new ConfigurationError('source', 'proof() returned something that is not a compact JWT; the request was not sent');
+    }
+    return { authorization, dpop };
+  }
+
+  /** A `DPoP-Nonce` the server of `url` sent in answer to a request that carried `token`: the source remembers it. */
+  noteNonce(token: Token, url: string | URL, nonce: string | null | undefined): void {
+    if (typeof nonce === 'string' && nonce !== '' && isDpopToken(token)) this.#source.rememberNonce?.(url, nonce);
   }
 
   /**

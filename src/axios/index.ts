@@ -10,7 +10,8 @@
 import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
-import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
+import { isDpopToken, isNonceChallenge } from '../adapters/dpop.js';
+import { answeredBy, asAbortSignal, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
 import { headerText } from '../adapters/www-authenticate.js';
 import { REDACTED_AUTHORIZATION, redactAxiosError, restoreTransport, type RequestSummary } from './redact.js';
@@ -30,6 +31,9 @@ interface Sent {
   token: Token;
   /** The origin the token was sent to. */
   origin: string;
+  /** The request's URL and method: a DPoP proof for a replay names them. */
+  url: string;
+  method: string;
 }
 
 type TrackedConfig = InternalAxiosRequestConfig & { [kSent]?: Sent; [kRedact]?: true };
@@ -100,6 +104,8 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
       // The config of an error this adapter redacted, sent again (as axios-retry does): it gets a real token.
       if (typeof authorization === 'string' && REDACTED_AUTHORIZATION.test(authorization)) {
         config.headers.delete('Authorization');
+        // Its proof (redacted too) was for the old token: a fresh one comes with the new token.
+        config.headers.delete('DPoP');
       } else {
         if (resending.has(String(authorization))) config[kRedact] = true;
         return config;
@@ -117,8 +123,11 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
       if (signal?.aborted) return config;
       throw error;
     }
-    config.headers.set('Authorization', authorizationFor(token));
-    config[kSent] = { target, token, origin: originOf(url)! };
+    const method = (config.method ?? 'get').toUpperCase();
+    const { authorization, dpop } = await tokens.credentials(token, method, url);
+    config.headers.set('Authorization', authorization);
+    if (dpop !== undefined) config.headers.set('DPoP', dpop);
+    config[kSent] = { target, token, origin: originOf(url)!, url, method };
     config[kRedact] = true;
     return config;
   });
@@ -129,9 +138,15 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     const sent = config[kSent];
     // One renewal per request, whatever happens next.
     delete config[kSent];
-    if (sent === undefined || !shouldRenew(tokens.config, response.status, headerText(response.headers['www-authenticate']), sent.token)) {
-      return settle(response, failure);
+    if (sent === undefined) return settle(response, failure);
+    const wwwAuthenticate = headerText(response.headers['www-authenticate']);
+    noteNonce(sent, response);
+    // A DPoP nonce challenge: the nonce is remembered; the request goes once more with a proof that carries it.
+    if (isNonceChallenge(sent.token, response.status, wwwAuthenticate, headerText(response.headers['dpop-nonce'])) && answeredBy(sent.origin, redirectHops(response))) {
+      if (!isReplayableBody(config.data)) return settle(response, failure);
+      return resend(await withCredentials(config, sent.token, sent));
     }
+    if (!shouldRenew(tokens.config, response.status, wwwAuthenticate, sent.token)) return settle(response, failure);
     // A 401 from the end of a redirect to another origin: that origin got no token (follow-redirects drops
     // Authorization when the host changes), so renewing it would only cost a token request.
     if (!answeredBy(sent.origin, redirectHops(response))) return settle(response, failure);
@@ -154,7 +169,21 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     }
     // The replay carries its Authorization already, so the request interceptor leaves it alone and nothing
     // marks it for renewal: a second 401 is returned as is.
-    return resend({ ...config, headers: config.headers.concat().set('Authorization', authorizationFor(fresh)) });
+    return resend(await withCredentials(config, fresh, sent));
+  };
+
+  /** A copy of `config` for a replay with `token`: its Authorization, and a fresh DPoP proof for a DPoP token. */
+  const withCredentials = async (config: TrackedConfig, token: Token, sent: Sent): Promise<InternalAxiosRequestConfig> => {
+    const { authorization, dpop } = await tokens.credentials(token, sent.method, sent.url);
+    const headers = config.headers.concat().set('Authorization', authorization);
+    if (dpop === undefined) headers.delete('DPoP');
+    else headers.set('DPoP', dpop);
+    return { ...config, headers };
+  };
+
+  /** The `DPoP-Nonce` of a response to a request that carried a DPoP token: the next proofs carry it. */
+  const noteNonce = (sent: Sent, response: AxiosResponse) => {
+    if (isDpopToken(sent.token)) tokens.noteNonce(sent.token, sent.url, headerText(response.headers?.['dpop-nonce']));
   };
 
   /** Hands back what axios produced: `failure` (redacted) rejects, else `response`. */
@@ -167,12 +196,16 @@ export function attachTokens(instance: AxiosInstance, source: TokenSource, optio
     // A 401 arrives here only when validateStatus accepts it.
     (response) => {
       if (response.status === 401) return after401(response);
+      const sent = (response.config as TrackedConfig)[kSent];
+      if (sent !== undefined) noteNonce(sent, response);
       delete (response.config as TrackedConfig)[kSent];
       return response;
     },
     (error: unknown) => {
       const response = (error as { isAxiosError?: boolean; response?: AxiosResponse } | null)?.response;
       if ((error as { isAxiosError?: boolean } | null)?.isAxiosError === true && response?.status === 401) return after401(response, error);
+      const sent = (response?.config as TrackedConfig | undefined)?.[kSent];
+      if (sent !== undefined && response !== undefined) noteNonce(sent, response);
       throw redacted(instance, error);
     },
   );

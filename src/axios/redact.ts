@@ -109,11 +109,15 @@ function redactHeaders(headers: unknown): unknown {
     const copy = h.concat();
     const value = copy.get('Authorization');
     if (typeof value === 'string') copy.set('Authorization', redactValue(value));
+    // A DPoP proof: bound to the token and to this one request, but a credential all the same.
+    if (typeof copy.get('DPoP') === 'string') copy.set('DPoP', REDACTED);
     return copy;
   }
   if (headers === null || typeof headers !== 'object') return headers;
   const copy: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) copy[name] = /^authorization$/i.test(name) && typeof value === 'string' ? redactValue(value) : value;
+  for (const [name, value] of Object.entries(headers)) {
+    copy[name] = typeof value !== 'string' ? value : /^authorization$/i.test(name) ? redactValue(value) : /^dpop$/i.test(name) ? REDACTED : value;
+  }
   return copy;
 }
 

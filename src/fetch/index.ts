@@ -6,9 +6,10 @@
  */
 // m2m-token/fetch: a fetch that adds Authorization for the origins you configured, and renews the token once
 // when the API answers 401. It depends on the TokenSource interface only.
-import { ConfigurationError, type TokenSource } from 'm2m-token';
+import { ConfigurationError, type Token, type TokenSource } from 'm2m-token';
 import type { TokenAdapterOptions } from '../adapters/options.js';
-import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
+import { isDpopToken, isNonceChallenge } from '../adapters/dpop.js';
+import { answeredBy, asAbortSignal, isReplayableBody, originOf, shouldRenew } from '../adapters/policy.js';
 import { AdapterTokens } from '../adapters/tokens.js';
 
 export type { RenewOn, TokenAdapterOptions, TokenTarget } from '../adapters/options.js';
@@ -46,12 +47,14 @@ type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
 interface RequestLike {
   readonly url: string;
+  readonly method?: string;
   readonly headers: HeadersInit;
   readonly body: unknown;
   readonly signal?: unknown;
 }
 
 interface InitLike {
+  method?: string;
   headers?: HeadersInit;
   body?: unknown;
   signal?: unknown;
@@ -60,6 +63,11 @@ interface InitLike {
 /**
  * Wraps a fetch so that requests to the configured origins carry `Authorization: Bearer …` from `source`.
  * The result has the wrapped fetch's signature and returns its Response unchanged.
+ *
+ * - A DPoP token (a `TokenClient` with the `dpop` option) goes out as `Authorization: DPoP …` with a fresh `DPoP`
+ *   proof for that request's method and URL, on replays too. A 401 with `WWW-Authenticate: DPoP
+ *   error="use_dpop_nonce"` and a `DPoP-Nonce` is answered by one replay with a proof carrying the nonce (if
+ *   the body can be sent again); the nonce of every response is remembered for the next proofs.
  *
  * - Requests to other origins, and requests that already carry `Authorization`, pass through untouched.
  * - On a 401 (see `renewOn`) the token is invalidated and the request is sent once more with a new one, if
@@ -94,9 +102,25 @@ export function fetchWithTokens<F extends FetchLike = typeof fetch>(source: Toke
     if (target === undefined || headers.has('authorization')) return base(input, init);
 
     const signal = asAbortSignal(init?.signal ?? request?.signal);
+    const method = init?.method ?? request?.method ?? 'GET';
     const token = await tokens.get(target, signal);
-    headers.set('authorization', authorizationFor(token));
-    const response = await base(input, { ...init, headers });
+    const send = async (carried: Token) => {
+      // A DPoP token gets a fresh proof for every request it goes out with, replays included.
+      const { authorization, dpop } = await tokens.credentials(carried, method, url!);
+      headers.set('authorization', authorization);
+      if (dpop === undefined) headers.delete('dpop');
+      else headers.set('dpop', dpop);
+      const answer = await base(input, { ...init, headers });
+      if (isDpopToken(carried)) tokens.noteNonce(carried, url!, answer.headers.get('dpop-nonce'));
+      return answer;
+    };
+    const response = await send(token);
+    // A DPoP nonce challenge: the nonce is remembered; the request goes once more with a proof that carries it.
+    if (isNonceChallenge(token, response.status, response.headers.get('www-authenticate'), response.headers.get('dpop-nonce'))) {
+      if (!canReplay(request, init)) return response;
+      await response.body?.cancel().catch(() => {});
+      return send(token);
+    }
     if (!shouldRenew(tokens.config, response.status, response.headers.get('www-authenticate'), token)) return response;
     // A 401 from the end of a redirect to another origin: fetch dropped Authorization on the way, so that
     // origin never saw the token, and renewing it would only cost a token request.
@@ -111,8 +135,7 @@ export function fetchWithTokens<F extends FetchLike = typeof fetch>(source: Toke
     if (renewal === undefined) return response;
     // Free the connection the 401 holds; its body is not needed.
     await response.body?.cancel().catch(() => {});
-    headers.set('authorization', authorizationFor(await renewal));
-    return base(input, { ...init, headers });
+    return send(await renewal);
   };
   return wrapped as unknown as F;
 }

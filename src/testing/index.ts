@@ -18,3 +18,4 @@ export type { JsonWebKeySet } from './jwks.js';
 export type { ObservedClientAuthentication } from './parse-token-request.js';
 export type { TokenEndpointReply } from './replies.js';
 export type { MockQuota, MockQuotas } from './quotas.js';
+export type { MockDpopOptions, RecordedDpopProof } from './dpop.js';

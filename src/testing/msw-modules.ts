@@ -4,4 +4,4 @@
 export { http, HttpResponse, passthrough } from 'msw';
 export { defineNetwork, InterceptorSource } from 'msw/experimental';
 export { HttpRequestInterceptor } from '@mswjs/interceptors/http';
-export { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+export { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';

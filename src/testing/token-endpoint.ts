@@ -4,6 +4,7 @@ import type { JWTPayload } from 'jose';
 import type { Clock } from 'm2m-token';
 import type { RequestHandler } from 'msw';
 import { decide, type Decision, type EndpointPolicy, type MockOrganization } from './auth0-rules.js';
+import { checkProof, newNonce, resolveMockDpop, type MockDpopOptions, type RecordedDpopProof, type ResolvedMockDpop } from './dpop.js';
 import { jwksHandler, TestSigningKey, type JsonWebKeySet } from './jwks.js';
 import { mswModules } from './msw-loader.js';
 import { parseTokenRequest, type ObservedClientAuthentication, type ParsedTokenRequest } from './parse-token-request.js';
@@ -61,6 +62,13 @@ export interface MockTokenEndpointBaseOptions {
    * with the same headers. `reset()` clears the counts. Only the normal answer (`{ kind: 'token' }`) counts.
    */
   quotas?: MockQuotas | undefined;
+  /**
+   * DPoP (RFC 9449): check each token request's proof as a server does (signature with the embedded key, `typ`,
+   * `htm`, `htu`, `iat`, `jti` replay, and with `nonce` the endpoint's nonce), and issue tokens bound to its key
+   * (`token_type: DPoP`, `cnf.jkt`). A missing or bad proof gets `400 invalid_dpop_proof`, a missing or old nonce
+   * `400 use_dpop_nonce` with a `DPoP-Nonce` header. `true` means `{ required: true }`.
+   */
+  dpop?: boolean | MockDpopOptions | undefined;
 }
 
 /** What the mock token endpoint received in one request, and what it answered. Secrets are never recorded. */
@@ -91,6 +99,8 @@ export interface RecordedTokenRequest {
   readonly error: string | undefined;
   /** When it arrived, on the endpoint's clock (epoch ms). */
   readonly receivedAt: number;
+  /** With the `dpop` option: what the endpoint made of the request's DPoP proof. */
+  readonly dpop?: RecordedDpopProof | undefined;
 }
 
 /** Options of {@link MockTokenEndpoint.signToken}. */
@@ -132,6 +142,10 @@ export class MockTokenEndpoint {
   readonly #quotas: QuotaCounter;
   #queue: TokenEndpointReply[] = [];
   #always: TokenEndpointReply | undefined;
+  readonly #dpop: ResolvedMockDpop | undefined;
+  #dpopNonce = newNonce();
+  /** The `jti` of every proof accepted: a proof sent again is refused. */
+  readonly #dpopSeen = new Set<string>();
 
   /** Use {@link mockTokenEndpoint}. */
   constructor(options: MockTokenEndpointOptions) {
@@ -147,6 +161,7 @@ export class MockTokenEndpoint {
     if (!(Number.isFinite(this.#delay) && this.#delay >= 0)) throw new RangeError(`mockTokenEndpoint: delay must be ms ≥ 0, got ${this.#delay}.`);
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#quotas = new QuotaCounter(options.quotas);
+    this.#dpop = resolveMockDpop(options.dpop);
     this.#policy = {
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -187,6 +202,17 @@ export class MockTokenEndpoint {
     return this;
   }
 
+  /** With `dpop: { nonce: true }`: the nonce proofs must carry now (sent in `DPoP-Nonce` with every answer). */
+  get dpopNonce(): string {
+    return this.#dpopNonce;
+  }
+
+  /** A new DPoP nonce: proofs with the old one get `400 use_dpop_nonce` (and the new nonce), as after a server's rotation. */
+  rotateDpopNonce(): string {
+    this.#dpopNonce = newNonce();
+    return this.#dpopNonce;
+  }
+
   /** Forgets recorded calls, scripted replies and quota counts. Keeps the options and the signing key. */
   reset(): void {
     this.#calls.length = 0;
@@ -218,22 +244,31 @@ export class MockTokenEndpoint {
   }
 
   async #answer(request: Request): Promise<Response> {
+    const dpop = this.#dpop;
+    const proof = dpop && (await checkProof(request.headers.get('dpop'), { htu: this.url, algorithms: dpop.algorithms, nonce: dpop.nonce ? this.#dpopNonce : undefined, seen: this.#dpopSeen }));
     const parsed = await parseTokenRequest(request);
     const decision = decide(parsed, this.#policy);
     const receivedAt = this.#clock.now();
     const reply = this.#queue.shift() ?? this.#always ?? { kind: 'token' };
-    const plan = this.#plan(reply, decision, receivedAt);
+    const plan = this.#plan(reply, decision, receivedAt, proof);
     // Recorded before the delay, so a test can see a request that is still waiting for its answer.
-    this.#calls.push(record(parsed, this.#policy, plan, receivedAt));
+    this.#calls.push(record(parsed, this.#policy, plan, receivedAt, proof));
     const wait = reply.delay ?? this.#delay;
     if (wait > 0) await sleep(wait);
     return plan.respond();
   }
 
-  #plan(reply: TokenEndpointReply, decision: Decision, receivedAt: number): { status: number; error?: string; respond: () => Response | Promise<Response> } {
+  #plan(reply: TokenEndpointReply, decision: Decision, receivedAt: number, proof: RecordedDpopProof | undefined): { status: number; error?: string; respond: () => Response | Promise<Response> } {
     const { HttpResponse } = mswModules();
     switch (reply.kind) {
       case 'token': {
+        // The proof first, as servers do: a nonce challenge comes before anything else is judged.
+        const nonceHeader: Record<string, string> = this.#dpop?.nonce ? { 'dpop-nonce': this.#dpopNonce } : {};
+        if (proof !== undefined && !proof.valid && (proof.problem !== 'missing' || this.#dpop!.required)) {
+          const error = proof.problem === 'use_dpop_nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof';
+          const description = error === 'use_dpop_nonce' ? 'Authorization server requires nonce in DPoP proof' : `DPoP proof ${proof.problem === 'missing' ? 'required' : proof.problem!}`;
+          return { status: 400, error, respond: () => HttpResponse.json({ error, error_description: description }, { status: 400, headers: nonceHeader }) };
+        }
         if (!decision.ok) return oauthError(decision.status, decision.error, decision.description, decision.basicChallenge);
         const quota = this.#quotas.take(decision.organization?.id, receivedAt);
         if (quota.refused) {
@@ -241,7 +276,8 @@ export class MockTokenEndpoint {
           const body = { error: 'too_many_requests', error_description: `Token quota exceeded; see the ${header} header` };
           return { status: 429, error: body.error, respond: () => HttpResponse.json(body, { status: 429, headers: quota.headers }) };
         }
-        return { status: 200, respond: () => this.#tokenResponse(decision, reply, receivedAt, quota.headers) };
+        const bound = proof?.valid ? proof.jkt : undefined;
+        return { status: 200, respond: () => this.#tokenResponse(decision, reply, receivedAt, { ...quota.headers, ...nonceHeader }, bound) };
       }
       case 'oauth-error':
         return oauthError(reply.status ?? oauthErrorStatus(reply.error), reply.error, reply.errorDescription, false);
@@ -260,15 +296,22 @@ export class MockTokenEndpoint {
     }
   }
 
-  async #tokenResponse(decision: Decision & { ok: true }, reply: TokenEndpointReply & { kind: 'token' }, receivedAt: number, headers: Record<string, string>): Promise<Response> {
+  async #tokenResponse(
+    decision: Decision & { ok: true },
+    reply: TokenEndpointReply & { kind: 'token' },
+    receivedAt: number,
+    headers: Record<string, string>,
+    jkt: string | undefined,
+  ): Promise<Response> {
     const expiresIn = reply.expiresIn ?? this.#expiresIn;
     const { HttpResponse } = mswModules();
-    const accessToken = await this.#key.sign(this.#claims({ ...decision, expiresIn, claims: reply.claims, now: receivedAt }));
+    const claims = jkt === undefined ? reply.claims : { cnf: { jkt }, ...reply.claims };
+    const accessToken = await this.#key.sign(this.#claims({ ...decision, expiresIn, claims, now: receivedAt }));
     const body = {
       access_token: accessToken,
       ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
       expires_in: expiresIn,
-      token_type: reply.tokenType ?? 'Bearer',
+      token_type: reply.tokenType ?? (jkt === undefined ? 'Bearer' : 'DPoP'),
       ...reply.body,
     };
     return HttpResponse.json(body, { headers: { 'cache-control': 'no-store', pragma: 'no-cache', ...headers } });
@@ -310,6 +353,7 @@ export class MockTokenEndpoint {
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
       id_token_signing_alg_values_supported: ['RS256'],
+      ...(this.#dpop ? { dpop_signing_alg_values_supported: [...this.#dpop.algorithms] } : {}),
     };
   }
 }
@@ -335,7 +379,7 @@ function oauthError(status: number, error: string, description: string | undefin
   return { status, error, respond: () => mswModules().HttpResponse.json(body, { status, headers }) };
 }
 
-function record(parsed: ParsedTokenRequest, policy: EndpointPolicy, plan: { status: number; error?: string }, receivedAt: number): RecordedTokenRequest {
+function record(parsed: ParsedTokenRequest, policy: EndpointPolicy, plan: { status: number; error?: string }, receivedAt: number, dpop: RecordedDpopProof | undefined): RecordedTokenRequest {
   const one = (name: string) => parsed.params.get(name)?.[0];
   const extraParams: Record<string, string | readonly string[]> = {};
   for (const [name, values] of parsed.params) {
@@ -355,6 +399,7 @@ function record(parsed: ParsedTokenRequest, policy: EndpointPolicy, plan: { stat
     status: plan.status,
     error: plan.error,
     receivedAt,
+    ...(dpop === undefined ? {} : { dpop: Object.freeze(dpop) }),
   });
 }
 

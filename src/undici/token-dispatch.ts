@@ -3,6 +3,7 @@
 import type { Token } from 'm2m-token';
 import type { Dispatcher } from 'undici';
 import type { TokenTarget } from '../adapters/options.js';
+import { isDpopToken, isNonceChallenge } from '../adapters/dpop.js';
 import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, shouldRenew } from '../adapters/policy.js';
 import type { AdapterTokens } from '../adapters/tokens.js';
 import { headerText } from '../adapters/www-authenticate.js';
@@ -59,13 +60,25 @@ export class TokenDispatch implements Dispatcher.DispatchHandler {
     this.#waiting = true;
     token
       .then((t) => {
-        if (this.#finished) return;
-        this.#waiting = false;
-        this.#token = t;
-        this.#attempts++;
-        this.#dispatch({ ...this.#opts, headers: withHeader(this.#opts.headers, 'authorization', authorizationFor(t)) }, this);
+        // A DPoP token gets a fresh proof for every attempt it goes out with; any other token, only its header.
+        if (!isDpopToken(t)) return this.#go(t, authorizationFor(t), undefined);
+        return this.#tokens.credentials(t, this.#opts.method, this.#url()).then(({ authorization, dpop }) => this.#go(t, authorization, dpop));
       })
       .catch((error: unknown) => this.#fail(error));
+  }
+
+  #go(token: Token, authorization: string, dpop: string | undefined): void {
+    if (this.#finished) return;
+    this.#waiting = false;
+    this.#token = token;
+    this.#attempts++;
+    const headers = withHeader(this.#opts.headers, 'authorization', authorization);
+    this.#dispatch({ ...this.#opts, headers: dpop === undefined ? headers : withHeader(headers, 'dpop', dpop) }, this);
+  }
+
+  /** The request's URL, for the DPoP proof's `htu`: where the token goes, and the request's path. */
+  #url(): URL {
+    return new URL(this.#opts.path, this.#origin || String(this.#opts.origin ?? ''));
   }
 
   #fail(error: unknown): void {
@@ -105,6 +118,17 @@ export class TokenDispatch implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
     const token = this.#token!;
+    if (statusCode >= 200 && isDpopToken(token)) {
+      const nonce = headerText(headers['dpop-nonce']);
+      const here = answeredBy(this.#origin, (this.#hops ?? []).map((hop) => (hop instanceof URL ? hop : String(hop))));
+      if (here) this.#tokens.noteNonce(token, this.#url(), nonce);
+      // A DPoP nonce challenge: hidden like a renewed 401, and the request goes once more with a proof that
+      // carries the nonce (the same token). One replay per request, whichever asked for it.
+      if (here && this.#attempts === 1 && this.#replayable && isNonceChallenge(token, statusCode, headerText(headers['www-authenticate']), nonce)) {
+        this.#renewal = Promise.resolve(token);
+        return;
+      }
+    }
     if (
       statusCode >= 200 &&
       this.#attempts === 1 &&

@@ -414,7 +414,7 @@ export const caseArb: fc.Arbitrary<FuzzCase> = fc.record({
   secret: secretArb,
   token: tokenArb,
   method: fc.oneof(w(12, fc.constant(undefined)), w(4, fc.constant('client_secret_basic' as const)), w(3, fc.constant('client_secret_post' as const)), w(1, fc.constant('client_secret_jwt' as const))),
-  allowedTokenTypes: fc.oneof(w(6, fc.constant<string[]>([])), w(1, fc.subarray(['DPoP', 'mac', 'N_A', 'pop-key', 'Token']))),
+  allowedTokenTypes: fc.oneof(w(6, fc.constant<string[]>([])), w(1, fc.subarray(['mac', 'N_A', 'pop-key', 'Token']))),
   transport: fc.oneof(w(24, fc.constant('dispatcher' as const)), w(1, fc.constant('loopback' as const))),
   discovery: fc.oneof(w(5, fc.constant(undefined)), w(1, discoveryArb)),
   retries: fc.oneof(w(3, fc.constant(0)), w(2, fc.integer({ min: 1, max: 3 }))),

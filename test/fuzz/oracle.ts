@@ -112,6 +112,8 @@ export function expectResponse(r: SeenResponse, o: { allowed: readonly string[];
     if (t === null) tokenType = 'Bearer';
     else if (typeof t !== 'string' || t === '') problems.push(err(ErrorCode.RESPONSE_INVALID, 'token_type not a non-empty string'));
     else if (t.toLowerCase() === 'bearer') tokenType = 'Bearer';
+    // docs/dpop.md: a DPoP token to a client without the dpop option is refused whatever allowedTokenTypes says.
+    else if (t.toLowerCase() === 'dpop') problems.push(err(ErrorCode.DPOP_MISMATCH, 'DPoP token without a DPoP request'));
     else if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(t) && o.allowed.map((a) => a.toLowerCase()).includes(t.toLowerCase())) tokenType = t;
     else problems.push(err(ErrorCode.TOKEN_TYPE_UNSUPPORTED, 'token_type not Bearer nor allowed'));
   }
@@ -226,4 +228,5 @@ export const CLASS_OF: Record<Code, string[]> = {
   [ErrorCode.STALE_TOKEN]: ['TokenClientError'],
   [ErrorCode.QUOTA_EXCEEDED]: ['QuotaExceededError'],
   [ErrorCode.QUOTA_LOW]: ['TokenClientError'],
+  [ErrorCode.DPOP_MISMATCH]: ['TokenResponseError'],
 };
