@@ -13,7 +13,9 @@ const loadJose = () => (joseModule ??= import('jose'));
 
 /** A Web Crypto key pair, as `crypto.subtle.generateKey()` makes it. Its private key may be non-extractable. */
 export interface DpopKeyPair {
+  /** Signs the proofs; may be non-extractable. */
   privateKey: CryptoKey;
+  /** Its public half: the proof's `jwk` header and the thumbprint (`cnf.jkt`) come from it. */
   publicKey: CryptoKey;
 }
 

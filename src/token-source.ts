@@ -97,7 +97,9 @@ export interface RequestHeadersOptions extends GetTokenOptions {
  * them redacted.
  */
 export interface RequestHeaders {
+  /** The `Authorization` header value: `Bearer <token>` or `DPoP <token>`. */
   readonly authorization: string;
+  /** The `DPoP` header value, a proof for this method and URL: only for a DPoP token. */
   readonly dpop?: string;
 }
 

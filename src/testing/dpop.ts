@@ -34,8 +34,11 @@ export interface RecordedDpopProof {
   readonly jkt: string | undefined;
   /** The proof's claims, when its signature verified. */
   readonly jti: string | undefined;
+  /** The proof's `htm`: the method it was made for. */
   readonly htm: string | undefined;
+  /** The proof's `htu`: the URL it was made for, without query and fragment. */
   readonly htu: string | undefined;
+  /** The nonce the proof carried, if any. */
   readonly nonce: string | undefined;
   /** The proof's `alg`. */
   readonly alg: string | undefined;
