@@ -22,6 +22,10 @@ export const ENV_NAMES = {
   M2M_AUDIENCE: 'Audience (Auth0 API identifier) (`audience`).',
   M2M_ORGANIZATION: 'Auth0 organization id or name (`organization`).',
   M2M_SCOPE: 'Space-separated scopes (`scope`).',
+  M2M_DPOP: '`true` for DPoP tokens bound to a key generated in memory (`dpop: true`): one process only; a fleet sets M2M_DPOP_KEY.',
+  M2M_DPOP_KEY: 'DPoP private key: a PEM, or the path of a PEM file (`dpop.key`).',
+  M2M_DPOP_KEY_FILE: 'Path of a PEM file holding the DPoP private key.',
+  M2M_DPOP_ALG: 'DPoP proof algorithm, e.g. `ES256` (`dpop.alg`; default: the key\'s).',
 } as const;
 
 /** The environment variables `TokenClient.fromEnv()` reads. */
@@ -121,6 +125,7 @@ export function optionsFromEnv(env: EnvRecord = process.env, overrides: EnvOverr
   if (method !== undefined && !METHODS.includes(method)) {
     throw new ConfigurationError('M2M_CLIENT_AUTHENTICATION', `unknown method ${JSON.stringify(method)}; one of ${METHODS.join(', ')}`);
   }
+  const dpop = defined.dpop === undefined ? dpopFromEnv(env) : undefined;
   const audience = value(env, 'M2M_AUDIENCE');
   const organization = value(env, 'M2M_ORGANIZATION');
   const scope = value(env, 'M2M_SCOPE');
@@ -132,6 +137,32 @@ export function optionsFromEnv(env: EnvRecord = process.env, overrides: EnvOverr
     ...(audience === undefined ? {} : { audience }),
     ...(organization === undefined ? {} : { organization }),
     ...(scope === undefined ? {} : { scope }),
+    ...(dpop === undefined ? {} : { dpop }),
     ...defined,
   } as TokenClientOptions;
+}
+
+/** The `dpop` option from M2M_DPOP, M2M_DPOP_KEY(_FILE) and M2M_DPOP_ALG; undefined when none is set. */
+function dpopFromEnv(env: EnvRecord): true | { key?: string; alg?: string } | undefined {
+  const flag = value(env, 'M2M_DPOP');
+  const key = value(env, 'M2M_DPOP_KEY');
+  const keyFile = value(env, 'M2M_DPOP_KEY_FILE');
+  const alg = value(env, 'M2M_DPOP_ALG');
+  if (flag !== undefined && !['true', 'false', '1', '0'].includes(flag.toLowerCase())) {
+    throw new ConfigurationError('M2M_DPOP', `must be true or false, got ${JSON.stringify(flag)}`);
+  }
+  const on = flag !== undefined && (flag.toLowerCase() === 'true' || flag === '1');
+  if (flag !== undefined && !on && (key !== undefined || keyFile !== undefined)) {
+    throw new ConfigurationError('M2M_DPOP', 'is false but M2M_DPOP_KEY or M2M_DPOP_KEY_FILE is set: unset one');
+  }
+  if (key !== undefined && keyFile !== undefined) {
+    throw new ConfigurationError('M2M_DPOP_KEY', 'M2M_DPOP_KEY and M2M_DPOP_KEY_FILE are both set: unset one');
+  }
+  const pem = key !== undefined ? pemOrPath(key, 'M2M_DPOP_KEY') : keyFile !== undefined ? readFile(keyFile, 'M2M_DPOP_KEY_FILE') : undefined;
+  if (pem === undefined && !on) {
+    if (alg !== undefined) throw new ConfigurationError('M2M_DPOP_ALG', 'is set without DPoP: set M2M_DPOP_KEY (or M2M_DPOP=true) too');
+    return undefined;
+  }
+  if (pem === undefined && alg === undefined) return true;
+  return { ...(pem === undefined ? {} : { key: pem }), ...(alg === undefined ? {} : { alg }) };
 }

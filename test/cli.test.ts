@@ -153,6 +153,42 @@ describe('m2m-token token and header', () => {
     expect(demo.api.requests.slice(before)).toEqual([expect.objectContaining({ authorized: true, path: '/invoices' })]);
   });
 
+  it('header for a DPoP key (M2M_DPOP_KEY): both headers for --url and --method, which a DPoP API accepts; without --url, exit 2', async () => {
+    const { startAuthorizationServer } = await import('../demo/authorization-server.js');
+    const { startProtectedApi } = await import('../demo/protected-api.js');
+    const as = await startAuthorizationServer({
+      audienceParameter: true,
+      clients: [{ client_id: 'cli-dpop', client_secret: CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_post' }],
+      resources: [{ resource: AUDIENCE, scope: 'invoices:read' }],
+      dpop: {},
+    });
+    const api = await startProtectedApi({ issuer: as.issuer, jwksUri: as.jwksUri, audience: AUDIENCE, dpop: {} });
+    try {
+      const dpopEnv = { M2M_TOKEN_ENDPOINT: as.tokenEndpoint, M2M_CLIENT_ID: 'cli-dpop', M2M_CLIENT_SECRET: CLIENT_SECRET, M2M_AUDIENCE: AUDIENCE, M2M_DPOP_KEY: KEY_CLIENT_PEM };
+      const url = `${api.url}/invoices`;
+      const r = await cli(['header', '--url', url, '--method', 'GET'], dpopEnv);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toEqual([expect.stringMatching(/^Authorization: DPoP eyJ/), expect.stringMatching(/^DPoP: eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/)]);
+      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+      expect((await fetch(url, { headers })).status).toBe(200);
+      // The proof is for that request only: replayed, or sent with another method, the API refuses it.
+      expect((await fetch(url, { headers })).status).toBe(401);
+      const post = await cli(['header', '--url', url], dpopEnv);
+      expect((await fetch(url, { method: 'POST', headers: Object.fromEntries(post.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)])) })).status).toBe(401);
+      const noUrl = await cli(['header'], dpopEnv);
+      expect(noUrl.code).toBe(2);
+      expect(noUrl.stderr).toContain('DPoP token: give --url');
+      expect(noUrl.stdout).toBe('');
+      expect((await cli(['header', '--method', 'GET'], dpopEnv)).code).toBe(2);
+      const doctor = await cli(['doctor', '--json'], dpopEnv);
+      expect(check(doctor, 'response')).toMatchObject({ status: 'pass', detail: expect.stringContaining('token_type DPoP') });
+    } finally {
+      await api.close();
+      await as.close();
+    }
+  });
+
   it('reads the secret from standard input (--client-secret-file -) and from a file', async () => {
     const { M2M_CLIENT_SECRET: _, ...noSecret } = env;
     const stdin = await cli(['header', '--client-secret-file', '-'], noSecret, `${CLIENT_SECRET}\n`);

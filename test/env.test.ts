@@ -63,6 +63,29 @@ describe('optionsFromEnv', () => {
     expect(refusal(() => optionsFromEnv({ ...base, M2M_DOMAIN: 'a', M2M_CLIENT_AUTHENTICATION: 'basic' })).option).toBe('M2M_CLIENT_AUTHENTICATION');
   });
 
+  it('reads DPoP: a key as a PEM, a path or a file, its alg, or M2M_DPOP=true for a generated key', () => {
+    writeFileSync(join(dir, 'dpop.pem'), pem);
+    const at = { ...base, M2M_DOMAIN: 't.auth0.com' };
+    expect(optionsFromEnv({ ...at, M2M_DPOP_KEY: pem }).dpop).toEqual({ key: pem.trim() });
+    expect(optionsFromEnv({ ...at, M2M_DPOP_KEY: join(dir, 'dpop.pem'), M2M_DPOP_ALG: 'ES256' }).dpop).toEqual({ key: pem, alg: 'ES256' });
+    expect(optionsFromEnv({ ...at, M2M_DPOP_KEY_FILE: join(dir, 'dpop.pem') }).dpop).toEqual({ key: pem });
+    expect(optionsFromEnv({ ...at, M2M_DPOP: 'true' }).dpop).toBe(true);
+    expect(optionsFromEnv({ ...at, M2M_DPOP: '1', M2M_DPOP_ALG: 'EdDSA' }).dpop).toEqual({ alg: 'EdDSA' });
+    expect(optionsFromEnv({ ...at, M2M_DPOP: 'false' })).not.toHaveProperty('dpop');
+    expect(optionsFromEnv({ ...at })).not.toHaveProperty('dpop');
+    // An override in code wins, whatever the environment says.
+    expect(optionsFromEnv({ ...at, M2M_DPOP: 'yes please' }, { dpop: false }).dpop).toBe(false);
+    expect(refusal(() => optionsFromEnv({ ...at, M2M_DPOP: 'yes' }))).toMatchObject({ option: 'M2M_DPOP', message: expect.stringMatching(/must be true or false, got "yes"/) });
+    expect(refusal(() => optionsFromEnv({ ...at, M2M_DPOP: 'false', M2M_DPOP_KEY: pem })).option).toBe('M2M_DPOP');
+    expect(refusal(() => optionsFromEnv({ ...at, M2M_DPOP_KEY: pem, M2M_DPOP_KEY_FILE: join(dir, 'dpop.pem') })).option).toBe('M2M_DPOP_KEY');
+    expect(refusal(() => optionsFromEnv({ ...at, M2M_DPOP_ALG: 'ES256' }))).toMatchObject({ option: 'M2M_DPOP_ALG', message: expect.stringMatching(/without DPoP: set M2M_DPOP_KEY/) });
+    expect(refusal(() => optionsFromEnv({ ...at, M2M_DPOP_KEY_FILE: join(dir, 'missing') })).message).toMatch(/M2M_DPOP_KEY_FILE.*ENOENT/);
+    // What the environment gives, TokenClient accepts: the key is read and checked at construction.
+    const client = TokenClient.fromEnv({ ...at, M2M_DPOP_KEY: pem });
+    expect(JSON.stringify(client)).not.toContain('PRIVATE KEY');
+    void client.close();
+  });
+
   it('empty values count as unset, and overrides win over the environment', () => {
     expect(optionsFromEnv({ ...base, M2M_DOMAIN: 'a.auth0.com', M2M_ISSUER: '  ', M2M_AUDIENCE: '' })).toEqual({ domain: 'a.auth0.com', clientId: 'c', clientSecret: 'fake-secret' });
     expect(optionsFromEnv({ ...base, M2M_DOMAIN: 'a.auth0.com', M2M_AUDIENCE: 'https://env' }, { tokenEndpoint: 'https://x/token', audience: 'https://code', clientSecret: undefined }))

@@ -179,11 +179,25 @@ async function tokenCommand(values: ParsedValues): Promise<number> {
 }
 
 async function headerCommand(values: ParsedValues): Promise<number> {
+  if (values.method !== undefined && values.url === undefined) throw new UsageError('--method needs --url: the request the DPoP proof is for');
   const { client, token } = await getToken(values);
-  await client.close();
-  const type = token.tokenType.toLowerCase() === 'bearer' ? 'Bearer' : token.tokenType;
-  out(`${type} ${token.accessToken}`);
-  return EXIT.OK;
+  try {
+    if (token.tokenType.toLowerCase() === 'dpop') {
+      // A DPoP token is useless without a proof made for the exact request, so both headers are printed.
+      if (values.url === undefined) {
+        throw new UsageError('the token is a DPoP token: give --url (and --method, default GET) of the request, and both headers are printed, one per line (curl -H "$line")');
+      }
+      const headers = await client.getRequestHeaders({ method: values.method ?? 'GET', url: values.url });
+      out(`Authorization: ${headers.authorization}`);
+      out(`DPoP: ${headers.dpop}`);
+      return EXIT.OK;
+    }
+    const type = token.tokenType.toLowerCase() === 'bearer' ? 'Bearer' : token.tokenType;
+    out(`${type} ${token.accessToken}`);
+    return EXIT.OK;
+  } finally {
+    await client.close();
+  }
 }
 
 async function discoverJwks(issuer: string): Promise<string> {

@@ -254,11 +254,14 @@ async function checkToken(token: Token, options: TokenClientOptions, tools: Doct
   const expiresIn = token.raw.expires_in;
   const lifetime = Math.round(token.expiresIn / 1000);
   const fixLifetime = 'raise the token lifetime on the server (Auth0: APIs → your API → Settings → Maximum Access Token Lifetime)';
-  if (token.tokenType.toLowerCase() !== 'bearer') add('response', 'warn', `token_type ${token.tokenType}, not Bearer`, 'the API must accept this token type; `header` prints it as is');
+  const type = token.tokenType.toLowerCase();
+  // A DPoP token is what a client with a DPoP key asked for (the library refuses it otherwise).
+  const expected = type === 'bearer' || (type === 'dpop' && options.dpop !== undefined && options.dpop !== false);
+  if (!expected) add('response', 'warn', `token_type ${token.tokenType}, not Bearer`, 'the API must accept this token type; `header` prints it as is');
   else if (typeof expiresIn !== 'number' && typeof expiresIn !== 'string') add('response', 'warn', `no expires_in: lifetime ${lifetime} s taken from the JWT exp or the default`, 'have the server send expires_in');
   else if (lifetime < 60) add('response', 'fail', `lifetime ${lifetime} s: too short to cache`, fixLifetime);
   else if (lifetime < 300) add('response', 'warn', `lifetime ${lifetime} s: a new token every few minutes`, fixLifetime);
-  else add('response', 'pass', `token_type Bearer, expires_in ${lifetime} s`);
+  else add('response', 'pass', `token_type ${type === 'dpop' ? 'DPoP (bound to the M2M_DPOP key)' : 'Bearer'}, expires_in ${lifetime} s`);
 
   const j = await tools.jose();
   const parts = tools.decodeParts(token.accessToken, j);

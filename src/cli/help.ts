@@ -15,6 +15,10 @@ const CONFIG = `Configuration (environment; flags override):
   M2M_AUDIENCE                audience (API identifier)    --audience <aud>
   M2M_ORGANIZATION            Auth0 organization           --organization <org>
   M2M_SCOPE                   space-separated scopes       --scope <scopes>
+  M2M_DPOP_KEY                DPoP key: PEM, or a PEM file's path
+  M2M_DPOP_KEY_FILE           file holding the DPoP key
+  M2M_DPOP_ALG                ES256, PS256, EdDSA, …
+  M2M_DPOP                    true: DPoP with a key made for this run
 
 Secrets are never accepted as arguments (they would show in \`ps\` and shell history): use the
 environment, a file, or \`-\` to read standard input.`;
@@ -72,13 +76,17 @@ Examples:
 ${CONFIG}
 
 ${EXIT}`,
-  header: `Usage: m2m-token header [options]
+  header: `Usage: m2m-token header [--url <url> [--method <method>]] [options]
 
-Prints the Authorization header value ("Bearer eyJ…") for the configured token.
+Prints the Authorization header value ("Bearer eyJ…") for the configured token. A DPoP token
+(M2M_DPOP_KEY or M2M_DPOP set) needs a proof made for the request: give --url (and --method, GET by
+default), and both headers are printed, "Authorization: DPoP …" and "DPoP: …", one per line.
 
 Examples:
   curl -H "Authorization: $(m2m-token header)" https://api.example.com/v1/things
   m2m-token header --audience https://reports
+  m2m-token header --url https://api.example.com/v1/things > headers.txt   (DPoP)
+  curl -H @headers.txt https://api.example.com/v1/things
 
 Options: the configuration options of \`m2m-token token\` (see below).
 

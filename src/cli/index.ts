@@ -26,6 +26,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   raw: { type: 'boolean' },
   jwks: { type: 'string' },
+  method: { type: 'string' },
+  url: { type: 'string' },
 } as const;
 
 // Options that would carry a secret: refused, whatever the command.
@@ -33,7 +35,7 @@ const SECRET_ARGUMENT = /^--(client-secret|secret|private-key|client-assertion|p
 
 const allowed: Record<Command, readonly string[]> = {
   token: [...Object.keys(CONFIG_OPTIONS), 'json', 'raw'],
-  header: Object.keys(CONFIG_OPTIONS),
+  header: [...Object.keys(CONFIG_OPTIONS), 'method', 'url'],
   decode: ['jwks', 'issuer', 'audience', 'json'],
   doctor: [...Object.keys(CONFIG_OPTIONS), 'json'],
 };

@@ -22,6 +22,8 @@ export interface ParsedValues {
   json?: boolean;
   raw?: boolean;
   jwks?: string;
+  method?: string;
+  url?: string;
 }
 
 /** A mistake on the command line: exit status 2. */
