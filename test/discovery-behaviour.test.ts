@@ -1,7 +1,8 @@
 // Discovery (RFC 8414 / OpenID Connect Discovery) as a user sees it: which URLs are asked, what metadata is
 // refused and why, what is kept and for how long, what is forgotten. Real HTTP on 127.0.0.1.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { METADATA_TTL, metadataUrls, parseMetadata } from '../src/discovery.js';
+import { Discovery, METADATA_TTL, metadataUrls, parseMetadata } from '../src/discovery.js';
+import type { Transport } from '../src/transport.js';
 import { TokenClient, TokenResponseError, type TokenClientBaseOptions, type ClientCredentialFields } from '../src/index.js';
 import { json, startTokenServer, type ReceivedRequest, type TokenServer } from './helpers/token-server.js';
 
@@ -97,6 +98,7 @@ describe('discovered endpoints are held to the rules of configured ones', () => 
   it('refuses a token_endpoint that is not a URL string, or missing, naming what is wrong', async () => {
     for (const [tokenEndpoint, what] of [
       [42, 'invalid token_endpoint'],
+      [['https://as.example.test/token'], 'invalid token_endpoint'],
       ['not a url', 'invalid token_endpoint'],
       [undefined, 'has no token_endpoint'],
     ] as const) {
@@ -213,6 +215,29 @@ describe('where the metadata is looked for', () => {
     }
   });
 
+  it('stops at a network failure or an oversized answer at the RFC 8414 location', async () => {
+    const reset = await authorizationServer({
+      wellKnown: (req, res) => {
+        if (req.url.includes('oauth-authorization-server')) throw new Error('drop the connection');
+        json(res, 200, { issuer: reset.issuer, token_endpoint: `${reset.server.origin}/token` });
+      },
+    });
+    expect(await failure(client(reset.issuer).getToken())).toMatchObject({ code: 'M2M_NETWORK_ERROR' });
+    expect(reset.gets()).toEqual(['/.well-known/oauth-authorization-server']);
+    const huge = await authorizationServer({
+      wellKnown: (req, res) => {
+        if (req.url.includes('oauth-authorization-server')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('x'.repeat(1024 * 1024 + 10));
+          return;
+        }
+        json(res, 200, { issuer: huge.issuer, token_endpoint: `${huge.server.origin}/token` });
+      },
+    });
+    expect(await failure(client(huge.issuer).getToken())).toMatchObject({ code: 'M2M_RESPONSE_TOO_LARGE' });
+    expect(huge.gets()).toEqual(['/.well-known/oauth-authorization-server']);
+  });
+
   it('stops at metadata naming another issuer: no second location, no token request', async () => {
     const as = await authorizationServer({ metadata: () => ({ issuer: 'https://evil.example.test', token_endpoint: 'https://evil.example.test/token' }) });
     const error = await failure(client(as.issuer).getToken());
@@ -260,6 +285,15 @@ describe('token_endpoint_auth_methods_supported', () => {
     const post = as.posts()[0]!;
     expect(post.form.get('client_secret')).toBe(SECRET);
     expect(post.headers.authorization).toBeUndefined();
+  });
+
+  it('names only the string entries when none fits the credentials', async () => {
+    const as = await authorizationServer({
+      metadata: (origin) => ({ issuer: origin, token_endpoint: `${origin}/token`, token_endpoint_auth_methods_supported: [42, 'private_key_jwt', {}] }),
+    });
+    const error = await failure(client(as.issuer).getToken());
+    expect(error.code).toBe('M2M_INVALID_OPTION');
+    expect(error.message).toContain('the server supports private_key_jwt but the credentials given allow only');
   });
 
   it('reads a list that is not an array as unsaid: client_secret_basic (RFC 8414 §2)', async () => {
@@ -317,5 +351,62 @@ describe('parseMetadata messages name the URL, the status and what to check', ()
     const body = JSON.stringify({ issuer: 'https://as.example', token_endpoint: 'http://as.example/t' });
     expect(parseMetadata({ status: 200, headers: {}, body, sentAt: 0 }, url, 'https://as.example', true).tokenEndpoint.href).toBe('http://as.example/t');
     expect(() => parseMetadata({ status: 200, headers: {}, body, sentAt: 0 }, url, 'https://as.example', false)).toThrow(/unusable token_endpoint: Invalid option `token_endpoint`/);
+  });
+});
+
+describe('Discovery, with a transport that answers when told', () => {
+  function pendingTransport() {
+    const calls: { resolve: (body: unknown) => void; reject: (e: Error) => void }[] = [];
+    const transport = {
+      send: (_build: unknown, handle: (r: unknown) => unknown) =>
+        new Promise((resolve, reject) => {
+          calls.push({
+            resolve: (body) => {
+              try {
+                resolve(handle({ status: 200, headers: {}, body: JSON.stringify(body), sentAt: 0 }));
+              } catch (e) {
+                reject(e);
+              }
+            },
+            reject,
+          });
+        }),
+    } as unknown as Transport;
+    return { transport, calls };
+  }
+  const doc = { issuer: 'https://as.example', token_endpoint: 'https://as.example/token' };
+
+  it('a fetch that was replaced (invalidate) and fails late does not drop its replacement', async () => {
+    const { transport, calls } = pendingTransport();
+    const discovery = new Discovery('https://as.example', transport, false, 'ua');
+    const first = discovery.metadata(Infinity);
+    first.catch(() => {});
+    discovery.invalidate();
+    const second = discovery.metadata(Infinity);
+    expect(calls).toHaveLength(2);
+    calls[0]!.reject(new Error('network'));
+    await expect(first).rejects.toThrow('network');
+    calls[1]!.resolve(doc);
+    expect((await second).tokenEndpoint.href).toBe('https://as.example/token');
+    // The replacement is still the shared one: no third fetch.
+    expect((await discovery.metadata(Infinity)).issuer).toBe('https://as.example');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('concurrent callers share the fetch in flight; a failure is forgotten, a success kept', async () => {
+    const { transport, calls } = pendingTransport();
+    const discovery = new Discovery('https://as.example', transport, false, 'ua');
+    const a = discovery.metadata(Infinity);
+    const b = discovery.metadata(Infinity);
+    expect(calls).toHaveLength(1);
+    calls[0]!.reject(new Error('down'));
+    await expect(a).rejects.toThrow('down');
+    await expect(b).rejects.toThrow('down');
+    const c = discovery.metadata(Infinity);
+    expect(calls).toHaveLength(2);
+    calls[1]!.resolve(doc);
+    await c;
+    await discovery.metadata(Infinity);
+    expect(calls).toHaveLength(2);
   });
 });

@@ -131,7 +131,8 @@ describe('toJSON', () => {
   });
 
   it('describes a cause without a code, or one that is not an Error, and leaves out undefined fields', () => {
-    expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: new TypeError('t') }).toJSON().cause).toEqual({ name: 'TypeError', message: 't' });
+    expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: new TypeError('t') }).toJSON().cause).toStrictEqual({ name: 'TypeError', message: 't' });
+    expect(Object.keys(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: new TypeError('t') }).toJSON().cause as object)).toEqual(['name', 'message']);
     expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: 'just text' }).toJSON().cause).toBe('just text');
     expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: 42 }).toJSON().cause).toBe('42');
     const e = new TokenResponseError(ErrorCode.HTTP_STATUS, 500, 'm');

@@ -68,6 +68,10 @@ describe('the status decides before the body', () => {
       return e.message;
     };
     expect(msg(502)).toContain('(text/html)');
+    expect(msg(502, { 'content-type': 'text/html ; charset=utf-8' })).toContain('HTTP 502 (text/html):');
+    expect(msg(199)).toContain('the server did not send an OAuth error body');
+    expect(msg(100)).not.toContain('redirect');
+    expect(msg(300, {})).toContain('a redirect, which is not followed');
     expect(msg(502, {})).toContain('(no content type)');
     expect(msg(302, { location: 'https://elsewhere.example/login?x=1' })).toContain('a redirect to https://elsewhere.example, which is not followed');
     expect(msg(399, { location: '/relative' })).toContain('a redirect to https://as.example,');
@@ -141,6 +145,7 @@ describe('bodies that are not a JSON object', () => {
   it('malformed JSON: its length, never its text', () => {
     const e = fails(res(200, '{"access_token":"at-secret-part'));
     expect(e.message).toContain('malformed JSON (31 characters)');
+    expect(e).toMatchObject({ code: 'M2M_RESPONSE_MALFORMED_JSON', status: 200, endpoint: 'https://as.example' });
     expect(e.message).toContain('truncate');
     expect(e.message).not.toContain('at-secret-part');
     expect(e.cause).toBeUndefined();
@@ -149,7 +154,7 @@ describe('bodies that are not a JSON object', () => {
   it('JSON that is not an object', () => {
     for (const text of ['[]', 'null', '"token"', '5']) {
       const e = fails(res(200, text));
-      expect(e).toMatchObject({ code: 'M2M_RESPONSE_INVALID' });
+      expect(e).toMatchObject({ code: 'M2M_RESPONSE_INVALID', status: 200, endpoint: 'https://as.example' });
       expect(e.message).toContain('The token response from https://as.example (HTTP 200) is JSON but not an object.');
     }
   });
@@ -202,6 +207,7 @@ describe('lifetime', () => {
     expect(lifetime({ expires_in: 0.5 })).toBe(500);
     expect(lifetime({ expires_in: ' 90 ' })).toBe(90_000);
     expect(lifetime({ expires_in: '1.5' })).toBe(1_500);
+    expect(lifetime({ expires_in: '1.25' })).toBe(1_250);
   });
 
   it('expires_in null or missing: the JWT exp, else the default lifetime', () => {
