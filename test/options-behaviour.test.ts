@@ -11,7 +11,7 @@ const store = { get: async () => undefined, set: async () => {}, delete: async (
 
 function refused(options: Record<string, unknown>, { base = true } = {}): ConfigurationError {
   try {
-    resolveOptions((base ? { ...BASE, ...options } : options) as TokenClientOptions);
+    resolveOptions((base ? { ...BASE, ...options } : options) as unknown as TokenClientOptions);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigurationError);
     return error as ConfigurationError;
