@@ -14,13 +14,13 @@ const tests = (filter) =>
 
 /**
  * Each group: the files it mutates and the test files that may kill its mutants. The suites left out of the core
- * group start other processes (package.test.ts, testing-entry.test.ts, redis-fleet.test.ts) or other servers
+ * group start other processes (package.test.ts, testing-entry.test.ts, redis-fleet.test.ts, fault-matrix.test.ts) or other servers
  * (interop-glewlwyd.test.ts) and test the entries, not the core's decisions.
  */
 export const GROUPS = {
   core: {
     mutate: ['src/*.ts', 'src/stores/*.ts', ...NOT_MUTATED],
-    testFiles: tests((f) => !/^(adapter-|redis-|testing-|interop-glewlwyd|package\.)/.test(f)),
+    testFiles: tests((f) => !/^(adapter-|redis-|testing-|interop-glewlwyd|package\.|fault-matrix)/.test(f)),
   },
   adapters: {
     mutate: ['src/adapters/**/*.ts', 'src/fetch/**/*.ts', 'src/axios/**/*.ts', 'src/undici/**/*.ts', ...NOT_MUTATED],
