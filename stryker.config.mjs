@@ -39,7 +39,9 @@ export const GROUPS = {
 const groupName = process.env.M2M_MUTATE_GROUP;
 const group = groupName === undefined ? undefined : GROUPS[groupName];
 if (groupName !== undefined && group === undefined) throw new Error(`M2M_MUTATE_GROUP=${groupName}: expected one of ${Object.keys(GROUPS).join(', ')}`);
-const out = `.scratch/mutation/${groupName ?? 'all'}`;
+// M2M_MUTATE_PART: a report folder of its own for a run over part of a group (`--mutate` a few files), so that it
+// does not replace the group's report; the table of scripts/mutate.mjs takes the newest report of each file.
+const out = `.scratch/mutation/${groupName ?? 'all'}${process.env.M2M_MUTATE_PART ? `-${process.env.M2M_MUTATE_PART}` : ''}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -13,7 +13,7 @@
 // (message wording) or M (memo performance): the goals (90 % core, 80 % entries) are set on the second.
 // Reports: .scratch/mutation/<group>/index.html (and mutation.json, incremental.json).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { GROUPS } from '../stryker.config.mjs';
 
 const args = process.argv.slice(2);
@@ -93,11 +93,22 @@ function documented() {
 const docs = documented();
 const rows = [];
 const survivors = [];
-for (const name of Object.keys(GROUPS)) {
-  const file = `.scratch/mutation/${name}/mutation.json`;
-  if (!existsSync(file)) continue;
+// Every report folder (a group's, or a part's: see M2M_MUTATE_PART in stryker.config.mjs); each file from the newest
+// report that has it.
+const reports = existsSync('.scratch/mutation')
+  ? readdirSync('.scratch/mutation')
+      .map((dir) => ({ dir, file: `.scratch/mutation/${dir}/mutation.json` }))
+      .filter(({ dir, file }) => existsSync(file) && Object.keys(GROUPS).includes(dir.split('-')[0]))
+      .map((r) => ({ ...r, time: statSync(r.file).mtimeMs }))
+      .sort((a, b) => b.time - a.time)
+  : [];
+const seen = new Set();
+for (const { dir, file } of reports) {
+  const name = dir.split('-')[0];
   const report = JSON.parse(readFileSync(file, 'utf8'));
   for (const [path, { source, mutants }] of Object.entries(report.files)) {
+    if (seen.has(path)) continue;
+    seen.add(path);
     const count = (...statuses) => mutants.filter((m) => statuses.includes(m.status)).length;
     const killed = count('Killed', 'Timeout');
     const live = mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
