@@ -1,0 +1,157 @@
+// TokenClient details a user relies on: what its JSON and inspect show (and hide), how long a token claiming an
+// absurd lifetime is kept, what the shared store is told (TTLs, lease lifetime), the Authorization header.
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { TokenClient, type StoredToken, type TokenStore } from '../src/index.js';
+import { MAX_CACHED_LIFETIME } from '../src/token-client.js';
+import { setup, SECRET } from './helpers/client.js';
+import { ManualClock } from './helpers/clock.js';
+import { json } from './helpers/token-server.js';
+
+describe('toJSON and inspect', () => {
+  it('show the configuration and the number of cached tokens, never the secret', async () => {
+    const { server, client } = await setup({ audience: 'https://api', organization: 'org_1', scope: 'b a' });
+    const before = client.toJSON();
+    expect(before).toEqual({
+      tokenEndpoint: server.url,
+      clientId: 'client-1',
+      clientSecret: '[REDACTED]',
+      clientAuthentication: 'client_secret_post',
+      audience: 'https://api',
+      organization: 'org_1',
+      scope: ['a', 'b'],
+      cachedTokens: 0,
+      closed: false,
+    });
+    await client.getToken();
+    expect(client.toJSON().cachedTokens).toBe(1);
+    await client.getToken({ audience: 'https://other' });
+    await client.getToken({ audience: 'https://third' });
+    expect(client.toJSON().cachedTokens).toBe(3);
+    await client.invalidate();
+    expect(client.toJSON().cachedTokens).toBe(2);
+    const shown = inspect(client);
+    expect(shown.startsWith('TokenClient {')).toBe(true);
+    expect(shown).toContain('"clientId":"client-1"');
+    expect(shown).not.toContain(SECRET);
+    await client.close();
+    expect(client.toJSON().closed).toBe(true);
+  });
+
+  it('for a client without a secret, with an issuer', () => {
+    const c = new TokenClient({ issuer: 'https://as.example', clientId: 'a', clientAssertion: () => 'a.b.c' });
+    expect(c.toJSON()).toMatchObject({ issuer: 'https://as.example', clientSecret: undefined, clientAuthentication: undefined });
+    expect(c.toJSON()).not.toHaveProperty('tokenEndpoint');
+    void c.close();
+  });
+});
+
+describe('the Authorization header', () => {
+  it('is the token type and the token', async () => {
+    const { server, client } = await setup({ allowedTokenTypes: ['DPoP'] });
+    server.respond((_r, res) => json(res, 200, { access_token: 'tok', token_type: 'DPoP', expires_in: 60 }));
+    expect(await client.getAuthorizationHeader()).toBe('DPoP tok');
+  });
+});
+
+describe('a token that claims to live for ever', () => {
+  it('is kept 24 hours at most, then requested again', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, expiryLeeway: 0 });
+    server.respond((_r, res, i) => json(res, 200, { access_token: `t${i}`, token_type: 'Bearer', expires_in: 1e12 }));
+    expect((await client.getToken()).accessToken).toBe('t1');
+    expect(MAX_CACHED_LIFETIME).toBe(24 * 60 * 60 * 1000);
+    clock.advance(MAX_CACHED_LIFETIME - 1);
+    expect((await client.getToken()).accessToken).toBe('t1');
+    clock.advance(1);
+    expect((await client.getToken()).accessToken).toBe('t2');
+  });
+});
+
+describe('what the shared store is told', () => {
+  function recordingStore() {
+    const sets: { key: string; token: StoredToken; ttl: number }[] = [];
+    const leases: number[] = [];
+    const stored = new Map<string, StoredToken>();
+    const store: TokenStore = {
+      get: async (key) => stored.get(key),
+      set: async (key, token, ttl) => {
+        sets.push({ key, token, ttl });
+        stored.set(key, token);
+      },
+      delete: async (key) => void stored.delete(key),
+      acquireLease: async (_key, ttl) => {
+        leases.push(ttl);
+        return { release: async () => {} };
+      },
+    };
+    return { store, sets, leases };
+  }
+
+  it('the lease lasts the whole request (totalTimeout) and a second more; the token is kept until its stale-if-error limit', async () => {
+    const clock = new ManualClock();
+    const { store, sets, leases } = recordingStore();
+    const { server, client } = await setup({ clock, cache: { store }, totalTimeout: 7_000, expiryLeeway: 60_000 });
+    server.respond((_r, res) => json(res, 200, { access_token: 'tok', token_type: 'Bearer', expires_in: 3600, extra: 'x' }));
+    await client.getToken();
+    expect(leases).toEqual([8_000]);
+    expect(sets).toHaveLength(1);
+    // staleUntil = expiresAt − min(10 s, lifetime / 10) is later than usableUntil = expiresAt − 60 s.
+    expect(sets[0]!.ttl).toBe(3_600_000 - 10_000);
+    expect(sets[0]!.token).toMatchObject({ accessToken: 'tok', tokenType: 'Bearer', expiresIn: 3_600_000, expiresAt: clock.now() + 3_600_000 });
+    expect(sets[0]!.token.raw).toEqual({ access_token: 'tok', token_type: 'Bearer', expires_in: 3600, extra: 'x' });
+  });
+
+  it('without stale-if-error, until the end of its leeway', async () => {
+    const clock = new ManualClock();
+    const { store, sets } = recordingStore();
+    const { server, client } = await setup({ clock, cache: { store }, staleIfError: false, expiryLeeway: 60_000 });
+    server.respond((_r, res) => json(res, 200, { access_token: 'tok', token_type: 'Bearer', expires_in: 3600 }));
+    await client.getToken();
+    expect(sets[0]!.ttl).toBe(3_600_000 - 60_000);
+  });
+
+  it('a token a second client reads from the store is handed out without a request', async () => {
+    const { store } = recordingStore();
+    const { server, client } = await setup({ cache: { store } });
+    const first = await client.getToken();
+    const other = new TokenClient({ tokenEndpoint: server.url, clientId: 'client-1', clientSecret: SECRET, cache: { store } });
+    try {
+      expect((await other.getToken()).accessToken).toBe(first.accessToken);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('closing and invalid calls', () => {
+  it('close() is idempotent; every call after it rejects with M2M_CLIENT_CLOSED', async () => {
+    const { client } = await setup();
+    await client.close();
+    await client.close();
+    await expect(client.getToken()).rejects.toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
+    await expect(client.getToken({ audience: 'x' })).rejects.toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
+  });
+
+  it('invalidate() and getToken() reject invalid options without touching the cache', async () => {
+    const { server, client } = await setup();
+    await client.getToken();
+    await expect(client.invalidate({ scope: 5 } as never)).rejects.toMatchObject({ code: 'M2M_INVALID_OPTION', option: 'getToken.scope' });
+    await expect(client.invalidate({ bogus: 1 } as never)).rejects.toMatchObject({ option: 'getToken.bogus' });
+    await expect(client.getToken({ forceRefresh: 'yes' } as never)).rejects.toMatchObject({ option: 'getToken.forceRefresh' });
+    await client.getToken();
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('invalidate() with per-call options drops that token only', async () => {
+    const { server, client } = await setup();
+    await client.getToken();
+    await client.getToken({ audience: 'a' });
+    await client.invalidate({ audience: 'a' });
+    await client.getToken();
+    expect(server.requests).toHaveLength(2);
+    await client.getToken({ audience: 'a' });
+    expect(server.requests).toHaveLength(3);
+  });
+});
