@@ -153,6 +153,25 @@ describe('a failed discovery is forgotten, a successful one kept', () => {
     expect(as.gets()).toHaveLength(2);
   });
 
+  it('fetches the metadata again after a 405 or a network failure at the token endpoint, not after a 400 or 500', async () => {
+    for (const [status, again] of [[405, true], [400, false], [500, false]] as const) {
+      const as = await authorizationServer({ token: (req, res, n) => (n === 1 ? json(res, status, {}) : json(res, 200, { access_token: `t${n}`, token_type: 'Bearer', expires_in: 60 })) });
+      const c = client(as.issuer);
+      await expect(c.getToken({ scope: 'a' })).rejects.toMatchObject({ status });
+      await c.getToken({ scope: 'b' });
+      expect(as.gets()).toHaveLength(again ? 2 : 1);
+    }
+    // A token endpoint nobody listens on: a network error.
+    const closed = await startTokenServer('/token');
+    const deadUrl = closed.url;
+    await closed.close();
+    const as = await authorizationServer({ metadata: (origin) => ({ issuer: origin, token_endpoint: deadUrl }) });
+    const c = client(as.issuer);
+    await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_NETWORK_ERROR' });
+    await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_NETWORK_ERROR' });
+    expect(as.gets()).toHaveLength(2);
+  });
+
   it('keeps the metadata for an hour (monotonic time), then fetches it again', async () => {
     let now = 1_000_000;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
