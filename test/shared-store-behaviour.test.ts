@@ -41,6 +41,26 @@ describe('every store call is bounded and its failure reported, never thrown', (
     expect(events).toHaveLength(1);
     expect(events[0]!.error.message).toBe('TokenStore get did not answer within 20 ms (storeTimeout); treated as a cache miss, the token endpoint is used instead.');
     expect(events[0]!.error.cause).toBeUndefined();
+    expect('cause' in events[0]!.error).toBe(false);
+  });
+
+  it("the store's own wait gets the wait's timeout plus storeTimeout before it counts as failed", async () => {
+    const { s, events } = shared({ waitForToken: () => new Promise((r) => setTimeout(() => r(TOKEN), 30)) }, 25);
+    expect(await s.waitForToken('k', 20)).toEqual({ ...TOKEN, scope: undefined, raw: undefined });
+    expect(events).toEqual([]);
+  });
+
+  it('without a wait of its own, the store is polled until the timeout, then nothing', async () => {
+    let gets = 0;
+    const { s } = shared({ get: async () => void (gets += 1) });
+    const started = performance.now();
+    expect(await s.waitForToken('k', 100)).toBeUndefined();
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(95);
+    expect(took).toBeLessThan(400);
+    // 20, 40, 80 ms… capped by the deadline: a few polls, not a busy loop and not one long sleep.
+    expect(gets).toBeGreaterThanOrEqual(2);
+    expect(gets).toBeLessThanOrEqual(5);
   });
 
   it('settle() waits for the calls in flight', async () => {
@@ -111,11 +131,36 @@ describe('obtain: one fetcher for the fleet', () => {
     expect(log).toEqual([]);
   });
 
-  it('a store without leases: this process fetches, not as lease holder', async () => {
-    const { s } = shared({});
+  it('a store without leases: this process fetches, not as lease holder, and nothing is reported', async () => {
+    const { s, events } = shared({});
     const { how, log } = steps();
+    expect(s.leases).toBe(false);
     expect(await s.obtain('k', how)).toBe('fetched');
     expect(log).toEqual(['fetch false']);
+    expect(events).toEqual([]);
+    expect(shared({ acquireLease: async () => null }).s.leases).toBe(true);
+  });
+
+  it('a failing release is reported as such', async () => {
+    const { s, events } = shared({ acquireLease: async () => ({ release: () => Promise.reject(new Error('gone')) }) });
+    expect(await s.obtain('k', steps().how)).toBe('fetched');
+    expect(events.map((e) => [e.type, e.operation])).toEqual([['store', 'release']]);
+    expect(events[0]!.error.message).toContain('TokenStore release failed');
+  });
+
+  it('a client closed while waiting for the holder stops instead of fetching', async () => {
+    let open = true;
+    const { s } = shared({ acquireLease: async () => null, waitForToken: async () => undefined });
+    const { how, log } = steps({
+      leaseTtl: 20,
+      checkOpen: () => {
+        if (!open) throw new Error('closed');
+      },
+    });
+    const pending = s.obtain('k', how);
+    setTimeout(() => (open = false), 5);
+    await expect(pending).rejects.toThrow('closed');
+    expect(log).toEqual([]);
   });
 
   it('the lease won: read again, fetch as lease holder, release', async () => {
@@ -206,6 +251,7 @@ describe('obtain: one fetcher for the fleet', () => {
     expect(await s.obtain('k', how)).toBe('fetched');
     expect(log).toEqual(['fetch false']);
     expect(events[0]!.error.message).toBe('TokenStore get returned a token that could not be used; treated as a cache miss, the token endpoint is used instead.');
+    expect([events[0]!.type, events[0]!.operation]).toEqual(['store', 'get']);
     expect((events[0]!.error.cause as Error).message).toBe('bad token');
   });
 

@@ -131,6 +131,22 @@ describe('retries of HTTP answers', () => {
   });
 });
 
+describe('close() during a backoff wait', () => {
+  it('ends the wait at once with M2M_CLIENT_CLOSED', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    const { server, client: c } = await setup({ retry: { retries: 3, baseDelay: 10_000, maxDelay: 10_000 } });
+    server.respond((_r, res) => json(res, 503, {}));
+    const pending = c.getToken();
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 10));
+    const started = performance.now();
+    await c.close();
+    await expect(pending).rejects.toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
 describe('pure helpers', () => {
   const res = (status: number, headers: Record<string, string>) => ({ status, headers, body: '', sentAt: 0 });
   const now = Date.parse('2026-01-01T00:00:00Z');
@@ -146,6 +162,9 @@ describe('pure helpers', () => {
     expect(retryAfter(res(429, { 'x-ratelimit-reset': 'later' }), now)).toBeUndefined();
     expect(retryAfter(res(429, { 'retry-after': '', 'x-ratelimit-reset': String(now / 1000 + 1) }), now)).toBe(1_000);
     expect(retryAfter(res(429, {}), now)).toBeUndefined();
+    for (const odd of ['12abc', 'abc12', '1 2']) expect(retryAfter(res(503, { 'retry-after': odd }), now)).not.toBe(12_000);
+    expect(retryAfter(res(429, { 'x-ratelimit-reset': ` ${now / 1000 + 3} ` }), now)).toBe(3_000);
+    for (const odd of [`${now / 1000 + 3}x`, `x${now / 1000 + 3}`]) expect(retryAfter(res(429, { 'x-ratelimit-reset': odd }), now)).toBeUndefined();
   });
 
   it('backoff: full jitter up to min(maxDelay, baseDelay × 2^(n-1))', () => {
