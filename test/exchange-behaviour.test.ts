@@ -109,7 +109,7 @@ describe.each(transports)('through %s', (_name, options) => {
     expect(error.message).toContain('did not answer within totalTimeout (60 ms over 1 attempt);');
     const c = await setup({ ...options, timeout: 40, totalTimeout: 100, retry: { retries: 5, baseDelay: 1, maxDelay: 1 } });
     c.server.respond(() => new Promise(() => {}));
-    const twice = (await c.client.getToken().catch((e: unknown) => e)) as Error & { attempts: number };
+    const twice = (await c.client.getToken().catch((e: unknown) => e)) as Error & { code: string; attempts: number };
     expect(twice.code).toBe('M2M_TIMEOUT');
     expect(twice.attempts).toBeGreaterThan(1);
     expect(twice.message).toContain(`over ${twice.attempts} attempts);`);
