@@ -1,8 +1,9 @@
 // TokenClient details a user relies on: what its JSON and inspect show (and hide), how long a token claiming an
 // absurd lifetime is kept, what the shared store is told (TTLs, lease lifetime), the Authorization header.
+import type { ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { TokenClient, type StoredToken, type TokenStore } from '../src/index.js';
+import { TokenClient, type StoredToken, type TokenClientErrorEvent, type TokenStore } from '../src/index.js';
 import { MAX_CACHED_LIFETIME } from '../src/token-client.js';
 import { setup, SECRET } from './helpers/client.js';
 import { ManualClock } from './helpers/clock.js';
@@ -153,5 +154,97 @@ describe('closing and invalid calls', () => {
     expect(server.requests).toHaveLength(2);
     await client.getToken({ audience: 'a' });
     expect(server.requests).toHaveLength(3);
+  });
+});
+
+describe('a wall clock stepped back', () => {
+  it('does not keep a token alive: its end is also measured on the monotonic clock', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, expiryLeeway: 0, staleIfError: false });
+    server.respond((_r, res, i) => json(res, 200, { access_token: `t${i}`, token_type: 'Bearer', expires_in: 60 }));
+    expect((await client.getToken()).accessToken).toBe('t1');
+    clock.step(-3_600_000);
+    clock.advance(30_000);
+    expect((await client.getToken()).accessToken).toBe('t1');
+    clock.advance(30_000);
+    expect((await client.getToken()).accessToken).toBe('t2');
+  });
+
+  it('stepped back before the first token, then forward again: the new token still ends on time', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, expiryLeeway: 0, staleIfError: false });
+    server.respond((_r, res, i) => json(res, 200, { access_token: `t${i}`, token_type: 'Bearer', expires_in: 60 }));
+    await client.getToken({ audience: 'warm-up' });
+    clock.step(-10_000);
+    expect((await client.getToken()).accessToken).toBe('t2');
+    clock.advance(59_999);
+    expect((await client.getToken()).accessToken).toBe('t2');
+    clock.advance(1);
+    expect((await client.getToken()).accessToken).toBe('t3');
+  });
+});
+
+describe('reports', () => {
+  it('without onError, a warning of type M2MTokenWarning with the code', async () => {
+    const warnings: (Error & { code?: string })[] = [];
+    const listener = (w: Error) => warnings.push(w);
+    process.on('warning', listener);
+    try {
+      const store: TokenStore = { get: () => Promise.reject(new Error('down')), set: async () => {}, delete: async () => {} };
+      const { client } = await setup({ cache: { store } });
+      await client.getToken();
+      await expect.poll(() => warnings.length).toBeGreaterThan(0);
+      expect(warnings[0]!.name).toBe('M2MTokenWarning');
+      expect(warnings[0]!.code).toBe('M2M_STORE_ERROR');
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+
+  it('a stale hand-out names the failure code, the endpoint, and how long the token is still valid', async () => {
+    const clock = new ManualClock();
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ clock, refreshAhead: false, retry: false, onError: (e) => events.push(e) });
+    server.respond((_r, res) => json(res, 200, { access_token: 'at', token_type: 'Bearer', expires_in: 100 }));
+    await client.getToken();
+    server.respond((_r: unknown, res: ServerResponse) => json(res, 503, { message: 'down' }));
+    clock.advance(80_000);
+    expect((await client.getToken()).accessToken).toBe('at');
+    const stale = events.find((e) => e.type === 'stale')!;
+    expect(stale.error.code).toBe('M2M_STALE_TOKEN');
+    expect(stale.error.endpoint).toBe(server.origin);
+    expect(stale.error.message).toContain('The token endpoint is failing (M2M_HTTP_STATUS)');
+    expect(stale.error.message).toContain('still valid for 20 s (staleIfError)');
+  });
+
+  it('a background refresh that fails after close() is not reported', async () => {
+    const clock = new ManualClock();
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ clock, refreshAhead: 30_000, expiryLeeway: 0, retry: false, onError: (e) => events.push(e) });
+    server.respond((_r, res) => json(res, 200, { access_token: 'at', token_type: 'Bearer', expires_in: 100 }));
+    await client.getToken();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    server.respond(async (_r, res) => {
+      await held;
+      json(res, 400, { error: 'invalid_client' });
+    });
+    clock.advance(85_000);
+    await client.getToken();
+    await expect.poll(() => server.requests.length).toBe(2);
+    await client.close();
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events.filter((e) => e.type === 'refresh')).toEqual([]);
+  });
+});
+
+describe('the shared store does not hold callers up', () => {
+  it('a slow write does not delay getToken', async () => {
+    const store: TokenStore = { get: async () => undefined, set: () => new Promise((r) => setTimeout(r, 400)), delete: async () => {} };
+    const { client } = await setup({ cache: { store }, storeTimeout: 2_000 });
+    const started = performance.now();
+    await client.getToken();
+    expect(performance.now() - started).toBeLessThan(300);
   });
 });
