@@ -162,7 +162,7 @@ describe('pure helpers', () => {
     expect(retryAfter(res(429, { 'x-ratelimit-reset': 'later' }), now)).toBeUndefined();
     expect(retryAfter(res(429, { 'retry-after': '', 'x-ratelimit-reset': String(now / 1000 + 1) }), now)).toBe(1_000);
     expect(retryAfter(res(429, {}), now)).toBeUndefined();
-    for (const odd of ['12abc', 'abc12', '1 2']) expect(retryAfter(res(503, { 'retry-after': odd }), now)).not.toBe(12_000);
+    for (const odd of ['12abc', 'abc12', 'x12']) expect(retryAfter(res(503, { 'retry-after': odd }), now)).toBeUndefined();
     expect(retryAfter(res(429, { 'x-ratelimit-reset': ` ${now / 1000 + 3} ` }), now)).toBe(3_000);
     for (const odd of [`${now / 1000 + 3}x`, `x${now / 1000 + 3}`]) expect(retryAfter(res(429, { 'x-ratelimit-reset': odd }), now)).toBeUndefined();
   });
