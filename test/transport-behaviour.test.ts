@@ -103,6 +103,7 @@ describe('network failures', () => {
     const cause = ((await c.getToken().catch((e: unknown) => e)) as Error).cause as Error;
     expect(cause).toMatchObject({ name: 'Error', message: 'unknown error' });
     expect(cause.stack).toBe('Error: unknown error');
+    expect('cause' in cause).toBe(false);
     await c.close();
   });
 });
