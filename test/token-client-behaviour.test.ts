@@ -184,6 +184,34 @@ describe('a wall clock stepped back', () => {
   });
 });
 
+describe('a wall clock stepped back, then forward again', () => {
+  it('keeps measuring on the monotonic clock once a step back was seen', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, expiryLeeway: 0, staleIfError: false });
+    server.respond((_r, res, i) => json(res, 200, { access_token: `t${i}`, token_type: 'Bearer', expires_in: 60 }));
+    expect((await client.getToken()).accessToken).toBe('t1');
+    clock.step(-10_000);
+    expect((await client.getToken()).accessToken).toBe('t1');
+    // The wall clock is past the last reading again, but 10 s behind the time that really passed.
+    clock.advance(20_000);
+    expect((await client.getToken()).accessToken).toBe('t1');
+    clock.advance(45_000);
+    expect((await client.getToken()).accessToken).toBe('t2');
+  });
+
+  it('notices a step back when a new token is cached, before any cached call', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, expiryLeeway: 0, staleIfError: false });
+    server.respond((_r, res, i) => json(res, 200, { access_token: `t${i}`, token_type: 'Bearer', expires_in: 60 }));
+    expect((await client.getToken()).accessToken).toBe('t1');
+    clock.step(-10_000);
+    expect((await client.getToken({ audience: 'other' })).accessToken).toBe('t2');
+    clock.advance(65_000);
+    // 65 s have passed for the default token, though the wall clock says 55 s.
+    expect((await client.getToken()).accessToken).toBe('t3');
+  });
+});
+
 describe('reports', () => {
   it('without onError, a warning of type M2MTokenWarning with the code', async () => {
     const warnings: (Error & { code?: string })[] = [];
