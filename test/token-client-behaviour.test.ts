@@ -212,6 +212,37 @@ describe('a wall clock stepped back, then forward again', () => {
   });
 });
 
+describe('a failing background refresh backs off', () => {
+  it('1 s after the first failure, 2 s after the second, never past the end of the token', async () => {
+    const clock = new ManualClock();
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ clock, refreshAhead: 30_000, expiryLeeway: 0, retry: false, onError: (e) => events.push(e) });
+    server.respond((_r, res, i) => (i === 1 ? json(res, 200, { access_token: 'at', token_type: 'Bearer', expires_in: 100 }) : json(res, 503, {})));
+    await client.getToken();
+    const settle = async (n: number) => {
+      await expect.poll(() => server.requests.length).toBe(n);
+      await expect.poll(() => events.length).toBe(n - 1);
+    };
+    clock.advance(90_000);
+    await client.getToken();
+    await settle(2);
+    clock.advance(999);
+    await client.getToken();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(server.requests).toHaveLength(2);
+    clock.advance(1);
+    await client.getToken();
+    await settle(3);
+    clock.advance(1_999);
+    await client.getToken();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(server.requests).toHaveLength(3);
+    clock.advance(1);
+    await client.getToken();
+    await settle(4);
+  });
+});
+
 describe('reports', () => {
   it('without onError, a warning of type M2MTokenWarning with the code', async () => {
     const warnings: (Error & { code?: string })[] = [];
