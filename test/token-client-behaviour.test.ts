@@ -307,3 +307,15 @@ describe('the shared store does not hold callers up', () => {
     expect(performance.now() - started).toBeLessThan(300);
   });
 });
+
+describe('tokens', () => {
+  it('are frozen: a caller cannot change the token another caller gets', async () => {
+    const { client } = await setup();
+    const token = await client.getToken();
+    expect(Object.isFrozen(token)).toBe(true);
+    expect(() => {
+      (token as { tokenType: string }).tokenType = 'Other';
+    }).toThrow(TypeError);
+    expect((await client.getToken()).tokenType).toBe('Bearer');
+  });
+});
