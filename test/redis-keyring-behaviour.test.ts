@@ -1,0 +1,129 @@
+// The Redis store's keyring without Redis: what a sealed value looks like, what opens it (the right key, the right
+// cache key, an older key during a rotation) and why anything else is refused; the names it derives.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Keyring } from '../src/redis/keyring.js';
+import { redisNames } from '../src/redis/names.js';
+import { resolveRedisStoreOptions } from '../src/redis/options.js';
+
+const K1 = randomBytes(32);
+const K2 = randomBytes(32);
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('seal and open', () => {
+  it('an envelope is version 1, the key id (8 hex) and the base64url body; it opens to the plaintext', () => {
+    const ring = new Keyring([K1]);
+    const sealed = ring.seal('cache-key', 'plaintext value');
+    expect(sealed).toMatch(/^1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+$/);
+    expect(sealed).not.toContain('plaintext');
+    // 12 bytes of IV, the ciphertext, 16 bytes of tag.
+    expect(Buffer.from(sealed.split('.')[2]!, 'base64url')).toHaveLength(12 + 'plaintext value'.length + 16);
+    expect(ring.open('cache-key', sealed)).toBe('plaintext value');
+    expect(ring.seal('cache-key', 'x')).not.toBe(ring.seal('cache-key', 'x'));
+  });
+
+  it('refuses what is not an envelope, saying why and that the token is fetched again', () => {
+    const ring = new Keyring([K1]);
+    const sealed = ring.seal('k', 'v');
+    const [, id, body] = sealed.split('.');
+    for (const bad of [`2.${id}.${body}`, `1.${id}`, '1', `${sealed}.extra`, 'plain']) {
+      const message = refusal(() => ring.open('k', bad));
+      expect(message).toBe('RedisTokenStore: the stored value is not an envelope this version of m2m-token writes; it is ignored and the token is fetched again.');
+    }
+    expect(refusal(() => ring.open('k', `1.${id}.${Buffer.alloc(28).toString('base64url')}`))).toContain('the stored value is truncated');
+    expect(refusal(() => ring.open('k', `1.${id}.`))).toContain('is truncated');
+    expect(ring.open('k', `1.${id}.${Buffer.concat([Buffer.from(body!, 'base64url')]).toString('base64url')}`)).toBe('v');
+  });
+
+  it('refuses a value under an unknown key, altered, or sealed for another cache key', () => {
+    const ring = new Keyring([K1]);
+    const sealed = ring.seal('k', 'v');
+    expect(refusal(() => new Keyring([K2]).open('k', sealed))).toContain('was encrypted under a key that is not in encryptionKeys');
+    const [v, id, body] = sealed.split('.');
+    const bytes = Buffer.from(body!, 'base64url');
+    bytes[bytes.length - 1]! ^= 1;
+    expect(refusal(() => ring.open('k', `${v}.${id}.${bytes.toString('base64url')}`))).toContain('failed authentication: it was altered, or written under another key or for another cache key');
+    const middle = Buffer.from(body!, 'base64url');
+    middle[13]! ^= 1;
+    expect(refusal(() => ring.open('k', `${v}.${id}.${middle.toString('base64url')}`))).toContain('failed authentication');
+    expect(refusal(() => ring.open('other-key', sealed))).toContain('failed authentication');
+  });
+
+  it('during a rotation, opens values sealed under an older key, and seals under the newest', () => {
+    const old = new Keyring([K1]).seal('k', 'old value');
+    const rotated = new Keyring([K2, K1]);
+    expect(rotated.open('k', old)).toBe('old value');
+    expect(new Keyring([K2]).open('k', rotated.seal('k', 'new'))).toBe('new');
+  });
+});
+
+describe('names', () => {
+  it('one keyed hash per distinct key, newest first; stable, 16 bytes, never the cache key', () => {
+    const ring = new Keyring([K2, K1, K2]);
+    const hashes = ring.hashes('https://as.example|client|audience');
+    expect(hashes).toHaveLength(2);
+    expect(hashes[0]).toBe(new Keyring([K2]).hashes('https://as.example|client|audience')[0]);
+    expect(hashes[1]).toBe(new Keyring([K1]).hashes('https://as.example|client|audience')[0]);
+    expect(hashes[0]).not.toBe(hashes[1]);
+    expect(Buffer.from(hashes[0]!, 'base64url')).toHaveLength(16);
+    expect(new Keyring([K1]).hashes('other')[0]).not.toBe(hashes[1]);
+    expect(redisNames('pre:', hashes)).toEqual({
+      tokens: [`pre:${hashes[0]}:token`, `pre:${hashes[1]}:token`],
+      lease: `pre:${hashes[0]}:lease`,
+      channel: `pre:${hashes[0]}:ready`,
+    });
+  });
+});
+
+describe('options', () => {
+  const redis = { get() {}, set() {}, del() {}, publish() {}, eval() {}, duplicate() {} };
+
+  it('resolves the keys, the prefix (m2m-token: by default) and keeps the client', () => {
+    const o = resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [K1, K2.toString('hex')] });
+    expect(o.redis).toBe(redis);
+    expect(o.prefix).toBe('m2m-token:');
+    expect(o.keys).toEqual([K1, K2]);
+    expect(resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [K1], prefix: '' }).prefix).toBe('');
+  });
+
+  it('refusals name the option and what it takes', () => {
+    const refused = (options: unknown) => {
+      try {
+        resolveRedisStoreOptions(options as never);
+      } catch (error) {
+        return error as Error & { option: string };
+      }
+      throw new Error('expected a throw');
+    };
+    expect(refused(null)).toMatchObject({ option: 'options', message: expect.stringContaining('must be an object such as { redis, encryptionKeys }') });
+    expect(refused({ redis, encryptionKeys: [K1], ttl: 1 })).toMatchObject({ option: 'ttl', message: expect.stringContaining('unknown option; RedisTokenStore takes redis, encryptionKeys, prefix') });
+    for (const missing of ['get', 'set', 'del', 'publish', 'eval', 'duplicate']) {
+      const partial = { ...redis, [missing]: undefined };
+      expect(refused({ redis: partial, encryptionKeys: [K1] })).toMatchObject({ option: 'redis', message: expect.stringContaining('must be an ioredis client') });
+    }
+    expect(refused({ redis: null, encryptionKeys: [K1] })).toMatchObject({ option: 'redis' });
+    expect(refused({ redis, encryptionKeys: [] }).message).toContain('must be a non-empty array of keys, newest first; each must be 32 random bytes');
+    expect(refused({ redis, encryptionKeys: [K1, randomBytes(16)] })).toMatchObject({ option: 'encryptionKeys[1]', message: expect.stringContaining('; got 16 bytes') });
+    expect(refused({ redis, encryptionKeys: ['short'] }).message).toContain('; got a string of 5 characters that is neither');
+    expect(refused({ redis, encryptionKeys: [{}] }).message).toMatch(/must be 32 random bytes: a Buffer, 64 hex characters, or base64 such as the output of `openssl rand -base64 32`$/);
+    expect(refused({ redis, encryptionKeys: [K1], prefix: 5 })).toMatchObject({ option: 'prefix', message: expect.stringContaining("must be a string such as 'm2m-token:'") });
+  });
+
+  it('reads base64 with or without padding, and base64url, to the same 32 bytes', () => {
+    for (const text of [K1.toString('base64'), K1.toString('base64').replace(/=$/, ''), K1.toString('base64url'), ` ${K1.toString('hex').toUpperCase()}\n`]) {
+      expect(resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [text] }).keys[0]).toEqual(K1);
+    }
+    const copy = new Uint8Array(K1);
+    const resolved = resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [copy] }).keys[0]!;
+    copy[0] = copy[0]! ^ 0xff;
+    expect(resolved).toEqual(K1);
+  });
+});
