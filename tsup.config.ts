@@ -24,6 +24,7 @@ const entry = {
   'undici/index': 'src/undici/index.ts',
   'testing/index': 'src/testing/index.ts',
   'redis/index': 'src/redis/index.ts',
+  'opentelemetry/index': 'src/opentelemetry/index.ts',
 };
 const subpathEntries = Object.fromEntries(Object.entries(entry).filter(([name]) => name !== 'index'));
 
@@ -130,6 +131,10 @@ const commonjs: Options = {
 export default defineConfig([
   { ...shared, entry, format: ['esm', 'cjs'], dts: { only: true } },
   { ...shared, entry, format: ['esm'], sourcemap: true, treeshake: true },
+  // The m2m-token bin, ESM only (no .cjs, so the CommonJS rules above do not apply): dist/cli/index.js. It imports
+  // the package itself as 'm2m-token' (external) and jose with import() when a command runs, so `--help` loads
+  // neither. The shebang of src/cli/index.ts is kept.
+  { ...shared, entry: { 'cli/index': 'src/cli/index.ts' }, format: ['esm'], sourcemap: true },
   // CommonJS without rollup's treeshake pass, which would put import() back.
   { ...commonjs, entry: { index: entry.index }, esbuildPlugins: [vendorPlugin('./')] },
   // Each subpath entry is one folder deep (dist/fetch/index.cjs, …). shims: import.meta.url in msw-loader.ts.

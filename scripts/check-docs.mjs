@@ -61,7 +61,9 @@ const installed = (name, fallback) => {
 };
 const CONSUMER_DEPENDENCIES = {
   ...Object.fromEntries(
-    ['axios', 'ioredis', 'msw', '@mswjs/interceptors', 'jose', 'vitest', 'vite', '@types/node', 'tsx'].map((name) => [name, installed(name)]),
+    ['axios', 'ioredis', 'msw', '@mswjs/interceptors', 'jose', 'vitest', 'vite', '@types/node', 'tsx', '@opentelemetry/api', '@opentelemetry/sdk-metrics', '@opentelemetry/sdk-trace'].map(
+      (name) => [name, installed(name)],
+    ),
   ),
   undici: installed('undici', '8.13.1'),
   ky: '2.1.0',

@@ -203,7 +203,7 @@ export function chooseMethod(credentials: Credentials, supported: readonly strin
   if (match === undefined) {
     throw new ConfigurationError(
       'clientAuthentication',
-      `the server supports ${supported.join(', ') || 'no method'} but the credentials given allow only ${allowed.join(', ')}; give credentials for one the server supports`,
+      `the server supports ${listed(supported) || 'no method'} but the credentials given allow only ${allowed.join(', ')}; give credentials for one the server supports`,
     );
   }
   return match;
@@ -542,10 +542,18 @@ export function basicAuthorization(clientId: string, clientSecret: string, encod
 }
 
 /** The secret as given and as it appears in a form body or a URL. */
-function secretForms(secret: string): string[] {
+/** A secret as a request may carry it, and so as a server or a dispatcher may echo it: raw, form- and URI-encoded. */
+export function secretForms(secret: string): string[] {
   return secret === '' ? [] : [...new Set([secret, formEncode(secret), encodeURIComponent(secret)])];
 }
 
 function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
+}
+
+/** A server's list of method names for a message: plain names only, at most 10 (metadata can hold anything). */
+function listed(names: readonly unknown[]): string {
+  const plain = names.filter((n): n is string => typeof n === 'string' && /^[a-z0-9_:.-]{1,60}$/i.test(n));
+  const more = names.length - Math.min(plain.length, 10);
+  return [...plain.slice(0, 10), ...(more > 0 ? [`${more} other${more > 1 ? 's' : ''}`] : [])].join(', ');
 }

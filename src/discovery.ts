@@ -55,7 +55,7 @@ export function parseMetadata(response: HttpResponse, url: URL, expectedIssuer: 
   if (m === null || typeof m !== 'object') throw fail('did not answer with a JSON object');
   // Identical per RFC 8414 §3.3, but for one trailing slash: Auth0's issuer ends in one, users often drop it.
   if (typeof m.issuer !== 'string' || m.issuer.replace(/\/$/, '') !== expectedIssuer.replace(/\/$/, '')) {
-    throw mismatch(fail(`names issuer ${JSON.stringify(m.issuer)}, not the configured ${JSON.stringify(expectedIssuer)} (a mismatch could mean a spoofed or misconfigured server)`));
+    throw mismatch(fail(`names issuer ${shownIssuer(m.issuer)}, not the configured ${JSON.stringify(expectedIssuer)} (a mismatch could mean a spoofed or misconfigured server)`));
   }
   const endpoint = (value: unknown, name: string): URL | undefined => {
     if (value === undefined) return undefined;
@@ -143,4 +143,16 @@ export class Discovery {
     }
     throw lastError;
   }
+}
+
+/** A received issuer for a message: quoted when it is a plain URL (what an issuer must be), else only described. */
+function shownIssuer(issuer: unknown): string {
+  if (typeof issuer !== 'string') return `of type ${issuer === null ? 'null' : typeof issuer}`;
+  let plain: boolean;
+  try {
+    plain = issuer.length <= 200 && /^https?:\/\/[\x21-\x7e]+$/.test(issuer) && new URL(issuer).protocol.startsWith('http');
+  } catch {
+    plain = false;
+  }
+  return plain ? JSON.stringify(issuer) : `(${issuer.length} characters, not an http(s) URL)`;
 }

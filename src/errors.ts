@@ -1,3 +1,6 @@
+import type { QuotaExceededError } from './quota.js';
+import type { QuotaReading } from './quota.js';
+
 /** Stable error codes. Match on `error.code`, never on the message. */
 export const ErrorCode = {
   /** An option given to the constructor or to `getToken()` is missing or invalid. */
@@ -37,6 +40,10 @@ export const ErrorCode = {
    * (`staleIfError`). Reported through `onError` (type `'stale'`), never thrown; `cause` is the failure.
    */
   STALE_TOKEN: 'M2M_STALE_TOKEN',
+  /** An Auth0 token quota is used up: the key's requests are blocked until `resetAt` (`QuotaExceededError`). */
+  QUOTA_EXCEEDED: 'M2M_QUOTA_EXCEEDED',
+  /** An Auth0 token quota fell below the `quota.warnBelow` fraction. Reported through `onError` (type `'quota'`), never thrown. */
+  QUOTA_LOW: 'M2M_QUOTA_LOW',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -68,7 +75,8 @@ export type TokenRequestErrorCode =
  * | `M2M_OAUTH_ERROR` | {@link OAuthError} (`status`, `error`, `errorDescription`, `errorUri`) |
  * | `M2M_HTTP_STATUS`, `M2M_RESPONSE_*`, `M2M_TOKEN_TYPE_UNSUPPORTED`, `M2M_DISCOVERY_FAILED` | {@link TokenResponseError} (`status`) |
  * | `M2M_TIMEOUT`, `M2M_NETWORK_ERROR`, `M2M_ABORTED`, `M2M_CLIENT_CLOSED` | {@link TokenRequestError} |
- * | `M2M_UNEXPECTED_ERROR`, `M2M_STORE_ERROR`, `M2M_STALE_TOKEN`, `M2M_UNSUPPORTED_RUNTIME` | {@link TokenClientError} itself |
+ * | `M2M_QUOTA_EXCEEDED` | `QuotaExceededError` (`resetAt`, `scope`, `bucket`, `status?`) |
+ * | `M2M_UNEXPECTED_ERROR`, `M2M_STORE_ERROR`, `M2M_STALE_TOKEN`, `M2M_UNSUPPORTED_RUNTIME`, `M2M_QUOTA_LOW` | {@link TokenClientError} itself |
  *
  * `err instanceof TokenClientError` narrows to this union (TypeScript ≥ 5.3), as does {@link isTokenClientError}:
  *
@@ -87,7 +95,8 @@ export type M2MError =
   | OAuthError
   | TokenResponseError
   | TokenRequestError
-  | TokenClientError<typeof ErrorCode.UNEXPECTED | typeof ErrorCode.STORE_ERROR | typeof ErrorCode.STALE_TOKEN | typeof ErrorCode.UNSUPPORTED_RUNTIME>;
+  | QuotaExceededError
+  | TokenClientError<typeof ErrorCode.UNEXPECTED | typeof ErrorCode.STORE_ERROR | typeof ErrorCode.STALE_TOKEN | typeof ErrorCode.UNSUPPORTED_RUNTIME | typeof ErrorCode.QUOTA_LOW>;
 
 /** The classes of {@link M2MError} that can have one of the codes `C`: `M2M_HTTP_STATUS` → `TokenResponseError`. */
 export type TokenClientErrorWithCode<C extends ErrorCode> = M2MError extends infer E
@@ -141,6 +150,8 @@ export class TokenClientError<C extends ErrorCode = ErrorCode> extends Error {
   attempts?: number;
   /** How long the server asked to wait (`Retry-After`, `x-ratelimit-reset`), in ms, when it said. */
   retryAfter?: number;
+  /** The quota headers of the response behind this error (a 429 for an exceeded Auth0 quota), when it had any. */
+  quota?: QuotaReading;
 
   constructor(code: C, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -269,7 +280,8 @@ const SCRUB_IN_PLACE = 4;
  */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
-  for (const secret of secrets) {
+  // Each secret once: a second pass would cut a secret out of the [REDACTED] the first one wrote.
+  for (const secret of new Set(secrets)) {
     if (!secret) continue;
     if (secret.length >= SCRUB_IN_PLACE) out = out.split(secret).join(REDACTED);
     else if (out.includes(secret)) return REDACTED;
@@ -284,11 +296,11 @@ const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error
 
 /**
  * Whether a failure of the token endpoint may pass by itself (network, timeout, 408, 429, 5xx other than 501 and 505,
- * `temporarily_unavailable`): what stale-if-error covers. A credential error never is.
+ * `temporarily_unavailable`, an exhausted Auth0 quota): what stale-if-error covers. A credential error never is.
  */
 export function isTransientFailure(error: unknown): boolean {
   if (!(error instanceof TokenClientError)) return false;
-  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT) return true;
+  if (error.code === ErrorCode.NETWORK_ERROR || error.code === ErrorCode.TIMEOUT || error.code === ErrorCode.QUOTA_EXCEEDED) return true;
   if (error instanceof OAuthError) {
     if (CREDENTIAL_ERRORS.has(error.error)) return false;
     if (TRANSIENT_OAUTH_ERRORS.has(error.error)) return true;
@@ -296,4 +308,68 @@ export function isTransientFailure(error: unknown): boolean {
   const status = (error as { status?: unknown }).status;
   if (typeof status !== 'number') return false;
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/** Fields of a foreign error worth keeping (all primitives); everything else on it is dropped. */
+const KEPT_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname', 'reason', 'statusCode'] as const;
+const MAX_CAUSE_DEPTH = 4;
+/** An error code as systems write them (ENOTFOUND, ERR_TLS_CERT_ALTNAME_INVALID): public text, kept as it is. */
+const SYSTEM_CODE = /^[A-Z][A-Z0-9_]{2,63}$/;
+
+/** Reads a property without letting a throwing getter escape. */
+function read(source: object, key: PropertyKey): unknown {
+  try {
+    return (source as Record<PropertyKey, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A clean copy of an error that came from outside (an HTTP client, a dispatcher, a user's function): name, message,
+ * stack and a few primitive fields, with the secrets scrubbed from each, and the same for its `cause` chain. Never
+ * the original object: it may carry the request (body, headers, socket) in any property or getter.
+ */
+export function cleanCopy(error: unknown, secrets: readonly (string | undefined)[] = [], depth = 0): unknown {
+  if (error === null || typeof error !== 'object') {
+    return typeof error === 'string' ? redact(error, secrets) : typeof error === 'number' || error === undefined ? error : typeof error;
+  }
+  const text = (value: unknown) => (typeof value === 'string' ? redact(value, secrets) : undefined);
+  const copy = new Error(text(read(error, 'message')) ?? 'unknown error');
+  copy.name = text(read(error, 'name')) ?? 'Error';
+  copy.stack = text(read(error, 'stack')) ?? `${copy.name}: ${copy.message}`;
+  for (const field of KEPT_ERROR_FIELDS) {
+    const value = read(error, field);
+    if (typeof value === 'string') Object.assign(copy, { [field]: field === 'code' && SYSTEM_CODE.test(value) ? value : redact(value, secrets) });
+    else if (typeof value === 'number') Object.assign(copy, { [field]: value });
+  }
+  const cause = read(error, 'cause');
+  if (cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+    Object.defineProperty(copy, 'cause', { value: cleanCopy(cause, secrets, depth + 1), configurable: true, writable: true });
+  }
+  return copy;
+}
+
+/**
+ * The last line of defence before an error reaches the caller: the secrets scrubbed from the message and stack of
+ * this error and of every TokenClientError in its cause chain, and any other cause replaced by a clean copy.
+ */
+export function scrubError<E>(error: E, given: readonly (string | undefined)[]): E {
+  // Only secrets that can be cut out in place: a shorter one would match the words of our own messages, and the
+  // server's text in them was already withheld where it held one.
+  const secrets = given.filter((s): s is string => s !== undefined && s.length >= SCRUB_IN_PLACE);
+  if (secrets.length === 0) return error;
+  let current: unknown = error;
+  for (let depth = 0; current instanceof TokenClientError && depth <= MAX_CAUSE_DEPTH; depth++) {
+    const e: TokenClientError = current;
+    const message = redact(e.message, secrets);
+    if (message !== e.message) e.message = message;
+    if (e.stack !== undefined) e.stack = redact(e.stack, secrets);
+    const cause = e.cause;
+    if (cause !== undefined && !(cause instanceof TokenClientError)) {
+      Object.defineProperty(e, 'cause', { value: cleanCopy(cause, secrets), configurable: true, writable: true });
+    }
+    current = cause;
+  }
+  return error;
 }

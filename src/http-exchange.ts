@@ -98,7 +98,7 @@ export function httpExchange(agents: HttpAgents, request: HttpRequest, maxBytes:
     const secure = url.protocol === 'https:';
     const body = request.body;
     const path = request.path ?? url.pathname + url.search;
-    const headers = body === undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(body)) };
+    const headers = body === undefined || request.headers['content-length'] !== undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(body)) };
     const proxy = agents.proxyFor(url);
     const options: RequestOptions =
       proxy && !secure

@@ -9,6 +9,7 @@ export type {
   DispatcherLike,
   DomainEndpointOptions,
   IssuerEndpointOptions,
+  QuotaOptions,
   MemoryCacheOptions,
   RetryOptions,
   TlsClientCredentials,
@@ -27,9 +28,10 @@ export type {
   ClientAssertionSigner,
   ProxyOption,
 } from './options.js';
+export type { EnvName, EnvOverrides, EnvRecord } from './env.js';
 export { createToken } from './token-source.js';
 export type { GetTokenOptions, Token, TokenFields, TokenSource } from './token-source.js';
-export type { StoredToken, TokenStore, TokenStoreLease } from './stores/token-store.js';
+export type { StoredToken, TokenStore, TokenStoreBlocks, TokenStoreLease } from './stores/token-store.js';
 export type { Clock, EpochMilliseconds, Milliseconds } from './types.js';
 export {
   ConfigurationError,
@@ -47,3 +49,15 @@ export type {
   TokenRequestErrorCode,
   TokenResponseErrorCode,
 } from './errors.js';
+export { QuotaExceededError } from './quota.js';
+export type { QuotaBucket, QuotaReading, QuotaScope, RateLimitReading } from './quota.js';
+export type { QuotaBlockStats, TokenClientStats, TokenStats } from './stats.js';
+export { diagnosticsChannels } from './diagnostics.js';
+export type {
+  CacheLookupMessage,
+  QuotaBlockMessage,
+  QuotaMessage,
+  RefreshMessage,
+  StoreErrorMessage,
+  TokenRequestMessage,
+} from './diagnostics.js';

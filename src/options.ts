@@ -13,6 +13,7 @@ import { ConfigurationError, type M2MError } from './errors.js';
 import { resolveProxy, type ProxyOption, type ProxySettings } from './proxy.js';
 import { isTokenStore, type TokenStore } from './stores/token-store.js';
 import { normalizeTokenParams, type TokenParams } from './token-params.js';
+import type { ResolvedQuota } from './quota.js';
 import type { GetTokenOptions } from './token-source.js';
 import { systemClock, type Clock, type Milliseconds } from './types.js';
 
@@ -68,11 +69,14 @@ export interface TokenClientErrorEvent {
    * `store`: a TokenStore call failed or timed out (treated as a miss). `refresh`: a background refresh failed.
    * `stale`: the token endpoint is failing and a cached token that is past its leeway but still valid is being
    * handed out (see `staleIfError`); reported at most once per key every 30 s.
+   * `quota`: an Auth0 token quota fell below `quota.warnBelow` (code `M2M_QUOTA_LOW`, once per bucket crossing), or
+   * is used up and the key's requests are blocked until it resets (code `M2M_QUOTA_EXCEEDED`, once per block);
+   * `error.quota` has the reading.
    */
-  type: 'store' | 'refresh' | 'stale';
-  /** For `store`: which store call failed. */
-  operation?: 'get' | 'set' | 'delete' | 'lease' | 'release' | 'wait' | undefined;
-  /** What went wrong; `code` is `M2M_STORE_ERROR` for `store`, any code for `refresh`. */
+  type: 'store' | 'refresh' | 'stale' | 'quota';
+  /** For `store`: which store call failed (`block`: reading or sharing a quota block). */
+  operation?: 'get' | 'set' | 'delete' | 'lease' | 'release' | 'wait' | 'block' | undefined;
+  /** What went wrong; `code` is `M2M_STORE_ERROR` for `store`, `M2M_QUOTA_LOW` for `quota`, `M2M_STALE_TOKEN` for `stale`, any code for `refresh`. */
   error: M2MError;
 }
 
@@ -222,6 +226,24 @@ export interface TokenClientBaseOptions {
    * @default `'env'` when Node is told to use the proxy variables (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`), else `false`
    */
   proxy?: ProxyOption | undefined;
+  /**
+   * Auth0 token quotas (the `Auth0-Client-Quota-Limit` / `Auth0-Organization-Quota-Limit` headers, read on every
+   * response). `warnBelow`: report through `onError` (type `'quota'`) once when a bucket's remaining tokens fall
+   * below this fraction of its limit (`false` or `0`: never). `block`: after a 429 that says a bucket is used up,
+   * send no request for the keys it covers until it resets (the application's bucket: every key; an
+   * organization's: that organization's keys); their calls fail fast with `M2M_QUOTA_EXCEEDED` unless a still-valid
+   * cached token can be served. `false` turns both off.
+   * @default { warnBelow: 0.1, block: true }
+   */
+  quota?: boolean | QuotaOptions | undefined;
+}
+
+/** Options of Auth0 token quota handling; see {@link TokenClientOptions.quota}. */
+export interface QuotaOptions {
+  /** @default 0.1 */
+  warnBelow?: number | false | undefined;
+  /** @default true */
+  block?: boolean | undefined;
 }
 
 /** The three ways to say where tokens come from, each documented; exactly one of them is given. */
@@ -380,6 +402,7 @@ export interface ResolvedOptions {
   };
   onError: ((event: TokenClientErrorEvent) => void) | undefined;
   clock: Clock;
+  quota: ResolvedQuota;
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -387,7 +410,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'audience', 'organization',
   'scope', 'resource', 'extraParams', 'allowedTokenTypes', 'expiryLeeway', 'refreshAhead', 'defaultLifetime', 'staleIfError',
   'cache', 'storeTimeout', 'timeout', 'totalTimeout', 'retry', 'dispatcher', 'userAgent', 'allowInsecureHttp',
-  'onError', 'clock',
+  'onError', 'clock', 'quota',
   'basicCredentialEncoding', 'proxy',
 ]);
 const DEFAULT_RETRY: ResolvedRetry = { retries: 3, baseDelay: 200, maxDelay: 10_000, maxRetryAfter: 30_000 };
@@ -438,7 +461,24 @@ export function resolveOptions(options: TokenClientOptions): ResolvedOptions {
     },
     onError: optionalFunction(options.onError, 'onError'),
     clock: resolveClock(options.clock),
+    quota: resolveQuota(options.quota),
   };
+}
+
+function resolveQuota(value: unknown): ResolvedQuota {
+  if (value === undefined || value === true) return { warnBelow: 0.1, block: true };
+  if (value === false) return { warnBelow: 0, block: false };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError('quota', 'must be false or { warnBelow, block }');
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'warnBelow' && key !== 'block') throw new ConfigurationError(`quota.${key}`, 'unknown option; quota takes { warnBelow, block }');
+  }
+  const { warnBelow, block } = value as QuotaOptions;
+  if (warnBelow !== undefined && warnBelow !== false && !(typeof warnBelow === 'number' && warnBelow >= 0 && warnBelow <= 1)) {
+    throw new ConfigurationError('quota.warnBelow', `must be a fraction from 0 to 1 (0.1 warns below 10% left) or false, got ${String(warnBelow)}`);
+  }
+  return { warnBelow: warnBelow === undefined ? 0.1 : warnBelow === false ? 0 : warnBelow, block: optionalBoolean(block, 'quota.block') ?? true };
 }
 
 function resolveEndpoint(options: TokenClientOptions, allowInsecureHttp: boolean): ResolvedEndpoint {
@@ -477,10 +517,15 @@ function resolveEndpoint(options: TokenClientOptions, allowInsecureHttp: boolean
 
 function resolveCredentials(options: TokenClientOptions): Credentials {
   const clientId = requiredString(options.clientId, 'clientId');
+  if (LONE_SURROGATE.test(clientId)) throw new ConfigurationError('clientId', 'is not well-formed Unicode (it has a lone surrogate)');
   const { clientSecret } = options;
   if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret.trim() === '')) {
     // Whitespace only is an unset environment variable with a stray space or newline, not a secret.
     throw new ConfigurationError('clientSecret', 'must be a non-empty string (not only whitespace)');
+  }
+  // A lone surrogate cannot be encoded (form body, Basic header, HMAC key): refuse it here, not as a URIError later.
+  if (clientSecret !== undefined && LONE_SURROGATE.test(clientSecret)) {
+    throw new ConfigurationError('clientSecret', 'is not well-formed Unicode (it has a lone surrogate); check how it was read');
   }
   const credentials: Credentials = {
     clientId,
@@ -623,6 +668,9 @@ function resolveClock(value: unknown): Clock {
   }
   return value as Clock;
 }
+
+/** A UTF-16 surrogate that is not half of a pair: such a string cannot be encoded (URIError), so it is refused. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 // The longest delay setTimeout can hold (about 24.8 days); past it, Node fires at once.
 const MAX_DURATION = 2_147_483_647;

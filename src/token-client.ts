@@ -1,12 +1,18 @@
 import type { LRUCache } from 'lru-cache';
 import { cacheKey } from './cache-key.js';
 import { CallKeyMemo } from './call-key-memo.js';
-import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
+import { assertionAudience, authenticate, chooseMethod, fixedAuthParts, refusalHint, secretForms, type ClientAuthentication, type ClientAuthParts } from './client-auth.js';
+import { credentialFingerprint } from './credential-fingerprint.js';
 import { Discovery } from './discovery.js';
-import { ErrorCode, isTransientFailure, REDACTED, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
+import { cacheChannel, fingerprint, refreshChannel, requestChannel, storeErrorChannel, type CacheLookupMessage, type RequestTrace } from './diagnostics.js';
+import { ErrorCode, isTransientFailure, REDACTED, scrubError, TokenClientError, TokenResponseError, type M2MError } from './errors.js';
+import { optionsFromEnv, type EnvOverrides, type EnvRecord } from './env.js';
 import { scheduleToken, type TokenSchedule } from './expiry.js';
 import { checkCallOptions, resolveOptions, type ResolvedOptions, type TokenClientErrorEvent, type TokenClientOptions } from './options.js';
 import { abortedError, SingleFlight, waitFor } from './single-flight.js';
+import { QuotaExceededError } from './quota.js';
+import { QuotaGuard, statusOf } from './quota-guard.js';
+import type { TokenClientStats, TokenStats } from './stats.js';
 import { SharedStore } from './stores/shared-store.js';
 import type { StoredToken } from './stores/token-store.js';
 import { mergeTokenParams, type TokenParams } from './token-params.js';
@@ -38,6 +44,8 @@ interface CacheEntry extends TokenSchedule {
   lastError: TokenClientError | undefined;
   /** When a stale hand-out of this entry was last reported through onError. */
   staleReportedAt: number;
+  /** The `m2m-token:cache` message of a hit on this entry, made on the first hit a subscriber sees (then reused). */
+  hitMessage: CacheLookupMessage | undefined;
 }
 
 interface FlightState {
@@ -50,9 +58,10 @@ interface FlightState {
   superseded: boolean;
   /** A forced refresh (forceRefresh, or a token an API refused) is never answered with a stale token. */
   forced: boolean;
-  /** Resolves with a stale token when the endpoint fails transiently and one is available: waiters stop waiting. */
-  stale: Promise<Token>;
-  offerStale: (token: Token) => void;
+  /** The stale token offered when the endpoint failed transiently and one was available: waiters stop waiting. */
+  staleToken: Token | undefined;
+  /** Callers waiting for that offer (made only when a caller could use one: it costs nothing on other flights). */
+  staleWaiters: ((token: Token) => void)[] | undefined;
   /** A token read from the shared store that is past its leeway but still valid: the fallback of a fresh process. */
   storeCandidate: CacheEntry | undefined;
 }
@@ -82,6 +91,25 @@ export class TokenClient implements TokenSource {
   #lastNow = -Infinity;
   #clockStepped = false;
   #closed = false;
+  // Observability: stats() counters (a hit costs one increment), quota state, key fingerprints for the channels.
+  #hits = 0;
+  #misses = 0;
+  #requestsSent = 0;
+  #failures = 0;
+  #refreshes = 0;
+  #lastError: TokenClientStats['lastError'];
+  readonly #since: number;
+  readonly #quota: QuotaGuard;
+  readonly #fingerprints = new Map<string, string>();
+
+  /**
+   * A client configured from the environment (`M2M_DOMAIN` or `AUTH0_DOMAIN`, `M2M_ISSUER` or
+   * `M2M_TOKEN_ENDPOINT`, `M2M_CLIENT_ID`, `M2M_CLIENT_SECRET`, `M2M_PRIVATE_KEY`, `M2M_AUDIENCE`, … : see
+   * `docs/cli.md`), with `overrides` over it. Throws `ConfigurationError` naming the variable.
+   */
+  static fromEnv(env: EnvRecord = process.env, overrides: EnvOverrides = {}): TokenClient {
+    return new TokenClient(optionsFromEnv(env, overrides));
+  }
 
   constructor(options: TokenClientOptions) {
     assertSupportedNode();
@@ -99,7 +127,20 @@ export class TokenClient implements TokenSource {
     } else {
       this.#staticEndpoint = this.#endpointFor(o.endpoint.url, o.clientAuthentication!, o.endpoint.assertionAudience);
     }
-    this.#shared = o.cache.store && new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event));
+    this.#shared = o.cache.store &&
+      new SharedStore(o.cache.store, o.cache.storeTimeout, (event) => this.#report(event), credentialFingerprint(o.credentials, o.transport.tls));
+    this.#since = this.#now();
+    this.#quota = new QuotaGuard({
+      options: o.quota,
+      store: o.cache.store,
+      storeTimeout: o.cache.storeTimeout,
+      endpointId: o.endpoint.id,
+      clientId: o.credentials.clientId,
+      now: this.#now,
+      fingerprint: (key) => this.#fingerprint(key),
+      report: (event) => this.#report(event),
+      closed: () => this.#closed,
+    });
   }
 
   /**
@@ -125,15 +166,52 @@ export class TokenClient implements TokenSource {
     const entry = key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key);
     if (entry !== undefined) {
       const now = this.#elapsedNow(entry);
-      if (now < entry.refreshAt) return entry.resolved;
+      if (now < entry.refreshAt) {
+        this.#hits++;
+        if (cacheChannel.hasSubscribers) cacheChannel.publish((entry.hitMessage ??= this.#lookupMessage(key, 'hit')));
+        return entry.resolved;
+      }
       if (now < entry.usableUntil) {
+        this.#hits++;
+        if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'stale');
         this.#refreshInBackground(key, params);
         return entry.resolved;
       }
       // Past the leeway, the endpoint failing, the token still valid: hand it out rather than wait on the endpoint.
-      if (entry.failing && now <= entry.staleUntil) return this.#serveStale(key, params, entry, now);
+      if (entry.failing && now <= entry.staleUntil) {
+        this.#hits++;
+        if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'stale-if-error');
+        return this.#serveStale(key, params, entry, now);
+      }
     }
+    this.#misses++;
+    if (cacheChannel.hasSubscribers) this.#publishLookup(key, 'miss');
     return this.#join(key, params, false, options?.signal);
+  }
+
+  /**
+   * A snapshot for health endpoints: counts since construction, the cached tokens (keys as fingerprints) with their
+   * next refresh, the last quota reading and the quota blocks in force. Cheap: counting costs the hot path one
+   * increment; the snapshot itself is built only here.
+   */
+  stats(): TokenClientStats {
+    const tokens: TokenStats[] = [];
+    const add = (key: string, entry: CacheEntry) =>
+      tokens.push({ key: this.#fingerprint(key), expiresAt: entry.token.expiresAt, refreshAt: entry.refreshAt, usableUntil: entry.usableUntil, failing: entry.failing });
+    if (this.#defaultEntry !== undefined) add(this.#defaultKey, this.#defaultEntry);
+    if (this.#cache !== undefined) for (const [key, entry] of this.#cache.entries()) add(key, entry);
+    return {
+      since: this.#since,
+      hits: this.#hits,
+      misses: this.#misses,
+      requests: this.#requestsSent,
+      failures: this.#failures,
+      refreshes: this.#refreshes,
+      lastError: this.#lastError,
+      tokens,
+      quota: this.#quota.last,
+      blocks: this.#quota.blocks(),
+    };
   }
 
   /** `Authorization` header value for these options, e.g. `Bearer eyJ…`. */
@@ -165,7 +243,7 @@ export class TokenClient implements TokenSource {
   /** Aborts requests in flight, waits for pending store writes and releases the HTTP Agent. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.#transport.close(), this.#shared?.settle()]);
+    await Promise.all([this.#transport.close(), this.#shared?.settle(), this.#quota.settle()]);
   }
 
   #entryFor(token: Token): CacheEntry {
@@ -187,6 +265,7 @@ export class TokenClient implements TokenSource {
       retryAt: 0,
       lastError: undefined,
       staleReportedAt: -Infinity,
+      hitMessage: undefined,
     };
   }
 
@@ -279,23 +358,44 @@ export class TokenClient implements TokenSource {
       flight = this.#startFlight(key, params, force);
     }
     const waiting = waitFor(flight.promise, signal);
-    // A stale token offered while the endpoint fails ends the wait; the request goes on in the background.
-    return force || !this.#options.staleIfError ? waiting : Promise.race([waiting, flight.meta.stale]);
+    // A stale token offered while the endpoint fails ends the wait; the request goes on in the background. Only a
+    // key with a cached token can have one (or a store candidate, found later in the flight).
+    const cached = key === this.#defaultKey ? this.#defaultEntry : this.#cache?.get(key);
+    if (force || !this.#options.staleIfError || (this.#shared === undefined && cached === undefined)) return waiting;
+    const state = flight.meta;
+    const stale = new Promise<Token>((resolve) => {
+      if (state.staleToken !== undefined) resolve(state.staleToken);
+      else (state.staleWaiters ??= []).push(resolve);
+    });
+    return Promise.race([waiting, stale]);
   }
 
   #startFlight(key: string, params: TokenParams, force: boolean) {
-    let offerStale!: (token: Token) => void;
-    const stale = new Promise<Token>((resolve) => (offerStale = resolve));
-    const state: FlightState = { fresh: force, superseded: false, forced: force, stale, offerStale, storeCandidate: undefined };
+    const state: FlightState = { fresh: force, superseded: false, forced: force, staleToken: undefined, staleWaiters: undefined, storeCandidate: undefined };
     return this.#flights.start(key, state, () => this.#obtain(key, params, state));
   }
 
   #refreshInBackground(key: string, params: TokenParams): void {
     if (this.#flights.get(key) !== undefined) return;
-    this.#startFlight(key, params, false).promise.catch((error: unknown) => {
-      // A credential error is reported at once, even while a stale token is still being handed out.
-      if (!this.#closed) this.#report({ type: 'refresh', error: asClientError(error) });
-    });
+    this.#refreshes++;
+    const started = performance.now();
+    this.#startFlight(key, params, false).promise.then(
+      (token) => {
+        if (refreshChannel.hasSubscribers) {
+          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'success', expiresAt: token.expiresAt, duration: performance.now() - started });
+        }
+      },
+      (error: unknown) => {
+        const failure = asClientError(error);
+        // A credential error is reported at once, even while a stale token is still being handed out. A refresh
+        // that a quota block stopped before sending anything is not: the block itself was reported.
+        const blocked = failure instanceof QuotaExceededError && failure.status === undefined;
+        if (!this.#closed && !blocked) this.#report({ type: 'refresh', error: failure });
+        if (refreshChannel.hasSubscribers) {
+          refreshChannel.publish({ key: this.#fingerprint(key), outcome: 'failure', error: failure, duration: performance.now() - started });
+        }
+      },
+    );
   }
 
   /** Hands out a token past its leeway while the endpoint fails; one background attempt per backoff step. */
@@ -345,7 +445,8 @@ export class TokenClient implements TokenSource {
     entry.lastError = failure;
     // Until the request in flight settles, no other background attempt starts for this key.
     if (!final) entry.retryAt = Infinity;
-    state.offerStale(entry.token);
+    state.staleToken = entry.token;
+    for (const resolve of state.staleWaiters ?? []) resolve(entry.token);
     if (now >= entry.usableUntil) this.#reportStale(entry, now);
   }
 
@@ -353,6 +454,8 @@ export class TokenClient implements TokenSource {
     try {
       return await this.#obtainOnce(key, params, state);
     } catch (error) {
+      this.#failures++;
+      this.#lastError = { code: asClientError(error).code, at: this.#now() };
       this.#noteFailure(key, state, error, true);
       throw error;
     }
@@ -380,22 +483,40 @@ export class TokenClient implements TokenSource {
     // One deadline for the whole request, discovery included.
     const deadline = performance.now() + o.transport.totalTimeout;
     let token: Token;
+    let origin: string | undefined;
     try {
       const endpoint = this.#staticEndpoint ?? (await this.#discoveredEndpoint(deadline));
       const { url, auth } = endpoint;
+      origin = url.origin;
+      // An Auth0 quota used up (seen here, or by another process of the fleet): nothing is sent until it resets.
+      const blocked = o.quota.block ? this.#quota.check(key, params.organization, origin) : undefined;
+      if (blocked !== undefined) await blocked;
       token = await this.#transport.send(
         auth
-          ? () => this.#fixedRequest(key, url, auth, params)
-          : async () => buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent),
+          ? () => {
+              this.#requestsSent++;
+              return this.#fixedRequest(key, url, auth, params);
+            }
+          : async () => {
+              this.#requestsSent++;
+              return buildTokenRequest(url, await authenticate(endpoint.method, o.credentials, endpoint.assertionAudience), params, this.#userAgent);
+            },
         (response, request) => parseTokenResponse(response, endpoint.responseContext, request.secrets),
         deadline,
-        (error) => this.#noteFailure(key, state, error, false),
+        (error) => {
+          if (error instanceof TokenClientError && error.quota) this.#quota.read(key, params.organization, error.quota, statusOf(error), url.origin);
+          this.#noteFailure(key, state, error, false);
+        },
+        requestChannel.hasSubscribers ? this.#trace(key, endpoint) : undefined,
       );
     } catch (error) {
       // The metadata may be stale (a moved endpoint): fetch it again next time.
       if (isEndpointTrouble(error)) this.#discovery?.invalidate();
-      throw error;
+      // Whatever path the failure took (discovery metadata, a server's method list, a dispatcher), the secret does
+      // not leave with it.
+      throw scrubError(this.#quota.failed(key, params.organization, error, origin), o.credentials.clientSecret === undefined ? [] : secretForms(o.credentials.clientSecret));
     }
+    if (token.quota !== undefined) this.#quota.read(key, params.organization, token.quota, 200, origin!);
     const entry = this.#entryFor(token);
     if (!state.superseded) this.#remember(key, entry);
     // The fleet keeps the entry until its stale-if-error limit: a process that starts during an outage can use it.
@@ -436,12 +557,47 @@ export class TokenClient implements TokenSource {
   }
 
   #report(event: TokenClientErrorEvent): void {
+    this.#lastError = { code: event.error.code, at: this.#now() };
+    if (event.type === 'store' && storeErrorChannel.hasSubscribers) {
+      storeErrorChannel.publish({ operation: event.operation ?? 'get', error: event.error });
+    }
     try {
       if (this.#options.onError) this.#options.onError(event);
       else process.emitWarning(event.error.message, { type: 'M2MTokenWarning', code: event.error.code });
     } catch {
       // A throwing onError must not turn a worked-around problem into a failure.
     }
+  }
+
+  #fingerprint(key: string): string {
+    let known = this.#fingerprints.get(key);
+    if (known === undefined) {
+      if (this.#fingerprints.size >= 2 * this.#options.cache.max) this.#fingerprints.clear();
+      known = fingerprint(key);
+      this.#fingerprints.set(key, known);
+    }
+    return known;
+  }
+
+  #publishLookup(key: string, result: CacheLookupMessage['result']): void {
+    cacheChannel.publish(this.#lookupMessage(key, result));
+  }
+
+  #lookupMessage(key: string, result: CacheLookupMessage['result']): CacheLookupMessage {
+    return Object.freeze({ key: this.#fingerprint(key), result });
+  }
+
+  #trace(key: string, endpoint: EndpointInfo): RequestTrace {
+    const { url } = endpoint;
+    return {
+      key: this.#fingerprint(key),
+      endpoint: url.origin,
+      path: url.pathname,
+      serverAddress: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      serverPort: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      method: 'POST',
+      authMethod: endpoint.method,
+    };
   }
 
   toJSON(): Record<string, unknown> {

@@ -19,13 +19,16 @@ export function buildTokenRequest(url: URL, auth: ClientAuthParts, params: Token
   if (params.scope.length > 0) form.append('scope', params.scope.join(' '));
   for (const resource of params.resource) form.append('resource', resource);
   for (const [name, values] of params.extraParams) for (const value of values) form.append(name, value);
+  const body = form.toString();
+  // Set here, once per built request, rather than by the HTTP client on every send.
+  headers['content-length'] = String(Buffer.byteLength(body));
   return {
     url,
     origin: url.origin,
     path: url.pathname + url.search,
     method: 'POST',
     headers,
-    body: form.toString(),
+    body,
     secrets: auth.secrets,
   };
 }

@@ -1,4 +1,5 @@
-import { ErrorCode, OAuthError, redact, TokenResponseError } from './errors.js';
+import { ErrorCode, OAuthError, redact, TokenClientError, TokenResponseError } from './errors.js';
+import { exhaustedBuckets, readQuota, type QuotaReading } from './quota.js';
 import { createToken, type Token } from './token-source.js';
 import type { EpochMilliseconds, Milliseconds } from './types.js';
 
@@ -26,13 +27,37 @@ export interface ResponseContext {
   refusalHint?: (() => string) | undefined;
 }
 
+/**
+ * The longest lifetime a Token reports: 100 years. `expires_in: 1e308` would otherwise make `expiresAt` Infinity.
+ * (The cache keeps a token 24 hours at most anyway.)
+ */
+const MAX_LIFETIME = 100 * 365 * 24 * 60 * 60 * 1000;
+
 /** Visible ASCII only (RFC 7230 VCHAR): what a `Bearer` credential may hold, and what a header can carry. */
 const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
 /** RFC 7230 `token` characters: the auth scheme (`token_type`) is sent before the token in the header. */
 const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Turns a token endpoint response into a {@link Token} or a typed error (RFC 6749 §5.1, §5.2). */
+/**
+ * Turns a token endpoint response into a {@link Token} or a typed error (RFC 6749 §5.1, §5.2). Quota headers go on
+ * the token, or on the error (a 429 whose quota bucket is used up also gets `retryAfter`: until that bucket resets).
+ */
 export function parseTokenResponse(response: HttpResponse, context: ResponseContext, requestSecrets?: readonly string[]): Token {
+  const quota = readQuota(response.headers, response.sentAt);
+  if (quota === undefined) return parse(response, context, requestSecrets, undefined);
+  try {
+    return parse(response, context, requestSecrets, quota);
+  } catch (error) {
+    if (error instanceof TokenClientError) {
+      error.quota = quota;
+      const exhausted = response.status === 429 ? exhaustedBuckets(quota, response.sentAt) : [];
+      if (exhausted.length > 0) error.retryAfter = Math.max(...exhausted.map((b) => b.resetAt)) - response.sentAt;
+    }
+    throw error;
+  }
+}
+
+function parse(response: HttpResponse, context: ResponseContext, requestSecrets: readonly string[] | undefined, quota: QuotaReading | undefined): Token {
   // The request's own secrets too (a signed client assertion): a server may echo them in an error.
   const ctx = requestSecrets?.length ? { ...context, secrets: [...context.secrets, ...requestSecrets] } : context;
   const { status } = response;
@@ -49,15 +74,18 @@ export function parseTokenResponse(response: HttpResponse, context: ResponseCont
   if (!HEADER_SAFE_TOKEN.test(accessToken)) {
     throw invalid(ctx, status, `has an access_token of ${accessToken.length} characters with some that cannot go in an HTTP header (spaces, control or non-ASCII characters); the server or a proxy is broken`);
   }
-  const tokenType = readTokenType(body.token_type, ctx, status);
-  const expiresIn = readLifetime(body.expires_in, accessToken, response, ctx);
+  // From here on the server may echo the token it just issued: scrub it like a secret.
+  const withToken = { ...ctx, secrets: [...ctx.secrets, accessToken] };
+  const tokenType = readTokenType(body.token_type, withToken, status);
+  const expiresIn = readLifetime(body.expires_in, accessToken, response, withToken);
   return createToken({
     accessToken,
     tokenType,
     expiresIn,
     expiresAt: response.sentAt + expiresIn,
-    scope: readScope(body.scope),
+    scope: readScope(body.scope, withToken.secrets),
     raw: body,
+    quota,
   });
 }
 
@@ -67,7 +95,7 @@ function errorForStatus(response: HttpResponse, ctx: ResponseContext): Error {
   if (json && typeof json === 'object' && typeof (json as Record<string, unknown>).error === 'string') {
     return oauthError(status, json as Record<string, unknown>, ctx);
   }
-  const contentType = header(headers, 'content-type')?.split(';')[0]?.trim() || 'no content type';
+  const contentType = describeContentType(header(headers, 'content-type'), ctx.secrets);
   let hint: string;
   if (status >= 300 && status < 400) {
     const location = header(headers, 'location');
@@ -117,7 +145,7 @@ function parseJsonObject(response: HttpResponse, ctx: ResponseContext): Record<s
     throw new TokenResponseError(
       ErrorCode.RESPONSE_NOT_JSON,
       status,
-      `Token endpoint ${ctx.endpoint} answered HTTP ${status} with ${contentType || 'no content type'}, not JSON; check that the URL is the token endpoint and not a web page or a proxy.`,
+      `Token endpoint ${ctx.endpoint} answered HTTP ${status} with ${describeContentType(contentType, ctx.secrets)}, not JSON; check that the URL is the token endpoint and not a web page or a proxy.`,
       { endpoint: ctx.endpoint },
     );
   }
@@ -138,13 +166,15 @@ function parseJsonObject(response: HttpResponse, ctx: ResponseContext): Record<s
 }
 
 function readTokenType(value: unknown, ctx: ResponseContext, status: number): string {
-  // RFC 6749 requires token_type; some servers omit it, and Go's x/oauth2 reads that as Bearer too.
+  // RFC 6749 requires token_type; some servers omit it (or send null), and Go's x/oauth2 reads that as Bearer too.
   if (value === undefined || value === null) return 'Bearer';
   if (typeof value !== 'string' || value === '') throw invalid(ctx, status, 'has a token_type that is not a non-empty string');
+  // ASCII only before comparing: 'POP-\u212AEY' (a Kelvin sign) lower-cases to an allowed 'pop-key'.
+  const scheme = AUTH_SCHEME.test(value);
   const lower = value.toLowerCase();
-  if (!ctx.allowedTokenTypes.includes(lower)) {
-    // Quoted only when it is a plain scheme name, and scrubbed even then: a server may echo anything here.
-    const shown = AUTH_SCHEME.test(value) ? JSON.stringify(redact(value.slice(0, 40), ctx.secrets)) : `(${value.length} characters, not a scheme name)`;
+  if (!scheme || !ctx.allowedTokenTypes.includes(lower)) {
+    // Quoted only when it is a plain scheme name, and scrubbed even then (then cut): a server may echo anything here.
+    const shown = scheme ? JSON.stringify(redact(value, ctx.secrets).slice(0, 40)) : `(${value.length} characters, not a scheme name)`;
     throw new TokenResponseError(
       ErrorCode.TOKEN_TYPE_UNSUPPORTED,
       status,
@@ -164,20 +194,30 @@ function readLifetime(value: unknown, accessToken: string, response: HttpRespons
     if (lifetime <= 0) {
       throw invalid(ctx, status, 'has no expires_in and the token\'s JWT exp is already past; check the clocks of the server and of this machine');
     }
-    return lifetime;
+    return Math.min(lifetime, MAX_LIFETIME);
   }
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(seconds) || seconds <= 0) {
     const shown = typeof value === 'number' ? String(value) : `of type ${Array.isArray(value) ? 'array' : typeof value}`;
-    throw invalid(ctx, status, `has expires_in ${typeof value === 'string' ? `"${redact(value.slice(0, 40), ctx.secrets)}"` : shown}; it must be a positive number of seconds`);
+    throw invalid(ctx, status, `has expires_in ${typeof value === 'string' ? `"${redact(value, ctx.secrets).slice(0, 40)}"` : shown}; it must be a positive number of seconds`);
   }
-  return seconds * 1000;
+  return Math.min(seconds * 1000, MAX_LIFETIME);
 }
 
-function readScope(value: unknown): readonly string[] | undefined {
-  if (typeof value === 'string') return value.split(/\s+/).filter((s) => s !== '');
-  if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return value as string[];
-  return undefined;
+/** The granted scope; an entry that echoes a secret or the token is replaced (a Token's printouts show the scope). */
+function readScope(value: unknown, secrets: readonly (string | undefined)[]): readonly string[] | undefined {
+  const entries = typeof value === 'string' ? value.split(/\s+/).filter((s) => s !== '') : Array.isArray(value) && value.every((s) => typeof s === 'string') ? (value as string[]) : undefined;
+  return entries?.map((entry) => redact(entry, secrets));
+}
+
+/**
+ * A response's content type for a message: the media type when it looks like one (`text/html`), scrubbed; else
+ * only that it is unusual. A server or proxy may put anything in the header.
+ */
+function describeContentType(value: string | undefined, secrets: readonly (string | undefined)[]): string {
+  const media = value?.split(';')[0]?.trim();
+  if (!media) return 'no content type';
+  return /^[\w!#$&^.+-]{1,40}\/[\w!#$&^.+-]{1,60}$/.test(media) ? redact(media, secrets) : 'an unusual content type';
 }
 
 /** The `exp` claim of a JWT, decoded without verification (only to know when to refresh), or undefined. */

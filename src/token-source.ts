@@ -1,4 +1,5 @@
 import { REDACTED } from './errors.js';
+import type { QuotaReading } from './quota.js';
 import type { EpochMilliseconds, Milliseconds } from './types.js';
 
 /** An access token. `accessToken` and `raw` are hidden from `util.inspect` and `JSON.stringify`. */
@@ -15,6 +16,11 @@ export interface Token {
   readonly scope: readonly string[] | undefined;
   /** The whole JSON body of the token response. Contains the token: never log it. */
   readonly raw: Readonly<Record<string, unknown>>;
+  /**
+   * What the response's quota headers said (Auth0's `Auth0-Client-Quota-Limit` / `Auth0-Organization-Quota-Limit`,
+   * and `x-ratelimit-*`), or `undefined` when it had none (and for tokens from a shared store).
+   */
+  readonly quota?: QuotaReading | undefined;
 }
 
 /** Which token to get. Every field is optional and falls back to the client's defaults. */
@@ -52,6 +58,7 @@ export interface TokenFields {
   expiresAt: EpochMilliseconds;
   scope?: readonly string[] | undefined;
   raw?: Readonly<Record<string, unknown>> | undefined;
+  quota?: QuotaReading | undefined;
 }
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
@@ -63,6 +70,7 @@ class RedactedToken implements Token {
   readonly expiresIn: Milliseconds;
   readonly expiresAt: EpochMilliseconds;
   readonly scope: readonly string[] | undefined;
+  readonly quota: QuotaReading | undefined;
 
   constructor(fields: TokenFields) {
     this.#accessToken = fields.accessToken;
@@ -71,6 +79,7 @@ class RedactedToken implements Token {
     this.expiresIn = fields.expiresIn;
     this.expiresAt = fields.expiresAt;
     this.scope = fields.scope === undefined ? undefined : Object.freeze([...fields.scope]);
+    this.quota = fields.quota;
     Object.freeze(this);
   }
 
@@ -90,6 +99,7 @@ class RedactedToken implements Token {
       expiresAt: this.expiresAt,
       scope: this.scope,
       raw: REDACTED,
+      ...(this.quota === undefined ? {} : { quota: this.quota }),
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { ErrorCode, redact, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
+import { cleanCopy, ErrorCode, TokenClientError, TokenRequestError, TokenResponseError } from './errors.js';
 import type { ResolvedRetry, TlsCredentials } from './options.js';
 import { header, type HttpResponse } from './token-response.js';
 import { AttemptTimer, TIMED_OUT } from './attempt-timer.js';
@@ -7,6 +7,7 @@ import { exchange } from './exchange.js';
 import { HttpAgents, httpExchange } from './http-exchange.js';
 import type { ProxySettings } from './proxy.js';
 import type { Clock, Milliseconds } from './types.js';
+import { requestChannel, traceAttempt, type RequestTrace } from './diagnostics.js';
 
 // Loaded with the first request, like undici: import time matters in serverless functions.
 let retryModule: Promise<typeof import('p-retry').default> | undefined;
@@ -40,6 +41,9 @@ function isPermanentNetworkError(error: TokenClientError): boolean {
   const code = (error.cause as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && PERMANENT_NETWORK_CODES.has(code);
 }
+
+/** How much longer than an attempt a CONNECT tunnel being opened may take before it is abandoned. */
+const TUNNEL_MARGIN = 250;
 
 /** Bodies larger than this are refused: a token response is a few KiB at most. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -87,7 +91,9 @@ export class Transport {
 
   constructor(config: TransportConfig) {
     this.#config = config;
-    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls, config.proxy, config.timeout);
+    // A tunnel being opened outlives its attempt by a margin only: the attempt's own timeout must fire first (and
+    // report M2M_TIMEOUT), and the tunnel still ends soon after, instead of holding a socket to the proxy.
+    if (config.dispatcher === undefined) this.#agents = new HttpAgents(config.tls, config.proxy, config.timeout + TUNNEL_MARGIN);
   }
 
   /**
@@ -100,18 +106,27 @@ export class Transport {
     deadline = performance.now() + this.#config.totalTimeout,
     /** Told of each failed attempt that will be retried (before the backoff wait). */
     onRetry?: (error: Error) => void,
+    /** A token request: each attempt is published on the `m2m-token:request` tracing channel (when it has subscribers). */
+    trace?: RequestTrace,
   ): Promise<T> {
     const { retry } = this.#config;
     const closing = this.#closing.signal;
     if (closing.aborted) throw closedError();
     let attempts = 0;
     let lastResponse: HttpResponse | undefined;
+    // The secrets of the last request built (an assertion, the encoded secret): a foreign error may quote them.
+    let lastSecrets: readonly string[] | undefined;
+    const once = async () => {
+      const request = await build();
+      lastSecrets = request.secrets;
+      lastResponse = await this.#attempt(request, deadline, attempts);
+      return handle(lastResponse, request);
+    };
     const attempt = async () => {
       attempts += 1;
       lastResponse = undefined;
-      const request = await build();
-      lastResponse = await this.#attempt(request, deadline, attempts);
-      return handle(lastResponse, request);
+      if (trace !== undefined && requestChannel.hasSubscribers) return traceAttempt(trace, attempts, once, () => lastResponse?.status);
+      return once();
     };
     try {
       // The first attempt runs bare: the retry machinery costs a few µs a call and is needed only on failure.
@@ -140,10 +155,12 @@ export class Transport {
       });
     } catch (error) {
       // One error object per request, not the shared abort reason, so each carries its own attempts.
-      const failure = closing.aborted ? closedError() : error instanceof TokenClientError ? error : unexpectedError(error);
+      // A foreign error (a signing function's, a dispatcher's) is kept only as a clean copy: it may carry the request.
+      const failure = closing.aborted ? closedError() : error instanceof TokenClientError ? error : unexpectedError(cleanCopy(error, lastSecrets));
       failure.attempts = attempts;
       const asked = lastResponse ? retryAfter(lastResponse, this.#config.clock.now()) : undefined;
-      if (asked !== undefined) failure.retryAfter = asked;
+      // The error may already know a longer wait (an exhausted Auth0 quota bucket): keep the longer.
+      if (asked !== undefined && !(asked < (failure.retryAfter ?? -1))) failure.retryAfter = asked;
       throw failure;
     }
   }
@@ -161,7 +178,8 @@ export class Transport {
     const { status } = response;
     // 501 Not Implemented and 505 HTTP Version Not Supported will answer the same next time.
     if (!(status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505))) return undefined;
-    const asked = retryAfter(response, this.#config.clock.now());
+    // The response's own Retry-After, or a longer wait the error knows (a 429 for an exhausted Auth0 quota bucket).
+    const asked = laterOf(retryAfter(response, this.#config.clock.now()), error.retryAfter);
     if (asked !== undefined && asked > retry.maxRetryAfter) return undefined;
     // A Retry-After of 0, or a reset already past (clock skew), must not remove the backoff.
     return Math.max(asked ?? 0, backoff(retry, attemptNumber));
@@ -201,7 +219,7 @@ export class Transport {
       if (failure instanceof TokenClientError) throw failure;
       const proxy = this.#agents?.proxyFor(request.url);
       const secrets = proxy ? [...(request.secrets ?? []), ...this.#agents!.secrets] : request.secrets;
-      throw networkError(sanitized(failure, secrets), endpoint, proxy ? `${label} through proxy ${proxy.origin}` : label);
+      throw networkError(cleanCopy(failure, secrets), endpoint, proxy ? `${label} through proxy ${proxy.origin}` : label);
     } finally {
       this.#timer.delete(inFlight);
     }
@@ -226,35 +244,6 @@ export function closedError(): TokenRequestError {
 const deadlineErrors = new WeakSet<TokenClientError>();
 const isDeadline = (error: TokenClientError) => deadlineErrors.has(error);
 
-/** Fields of a network error worth keeping (all primitives); everything else on it is dropped. */
-const KEPT_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname', 'reason', 'statusCode'] as const;
-const MAX_CAUSE_DEPTH = 4;
-
-/**
- * A clean copy of an HTTP client's error: name, message, stack and a few primitive fields (code, errno, syscall,
- * address, port), with the request's secrets scrubbed from each, and the same for its `cause` chain. Never the
- * original object: a dispatcher or interceptor may carry the request (body, headers, socket) in any property.
- */
-function sanitized(error: unknown, secrets: readonly string[] = [], depth = 0): unknown {
-  if (error === null || typeof error !== 'object') {
-    return typeof error === 'string' ? redact(error, secrets) : typeof error === 'number' ? error : String(typeof error);
-  }
-  const source = error as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === 'string' ? redact(value, secrets) : undefined);
-  const copy = new Error(text(source.message) ?? 'unknown error');
-  copy.name = text(source.name) ?? 'Error';
-  copy.stack = text(source.stack) ?? `${copy.name}: ${copy.message}`;
-  for (const field of KEPT_ERROR_FIELDS) {
-    const value = source[field];
-    if (typeof value === 'string') Object.assign(copy, { [field]: redact(value, secrets) });
-    else if (typeof value === 'number') Object.assign(copy, { [field]: value });
-  }
-  if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
-    Object.defineProperty(copy, 'cause', { value: sanitized(source.cause, secrets, depth + 1), configurable: true, writable: true });
-  }
-  return copy;
-}
-
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function networkError(error: unknown, endpoint: string, label: string): TokenRequestError {
@@ -276,6 +265,10 @@ function tooLargeError(status: number, endpoint: string, label: string): TokenRe
   );
 }
 
+function laterOf(a: Milliseconds | undefined, b: Milliseconds | undefined): Milliseconds | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+}
+
 /** Exponential backoff with full jitter: random in [0, min(maxDelay, baseDelay × 2^(n−1))]. */
 export function backoff(retry: ResolvedRetry, attemptNumber: number): Milliseconds {
   return Math.random() * Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attemptNumber - 1));
@@ -286,12 +279,43 @@ export function retryAfter(response: HttpResponse, now: number): Milliseconds | 
   const value = header(response.headers, 'retry-after')?.trim();
   if (value) {
     if (/^\d+$/.test(value)) return Number(value) * 1000;
-    const date = Date.parse(value);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
+    const date = parseHttpDate(value);
+    if (date !== undefined) return Math.max(0, date - now);
+    // Anything else ("in 2030", "-1", "1.5") says nothing: fall through to the rate-limit reset, if any.
   }
   const reset = header(response.headers, 'x-ratelimit-reset')?.trim();
   if (response.status === 429 && reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - now);
   return undefined;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+// RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms. All are UTC, whatever the local zone.
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const RFC_850 = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const ASCTIME = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+
+/** An HTTP date in one of the three forms RFC 9110 allows, as epoch ms; anything else is undefined. */
+export function parseHttpDate(text: string): number | undefined {
+  let m = IMF_FIXDATE.exec(text);
+  if (m) return utc(m[3]!, m[2]!, m[1]!, m[4]!, m[5]!, m[6]!);
+  m = RFC_850.exec(text);
+  if (m) {
+    // Two-digit years: RFC 9110 reads one more than 50 years ahead as the past century.
+    const yy = Number(m[3]);
+    const year = 2000 + yy > new Date().getUTCFullYear() + 50 ? 1900 + yy : 2000 + yy;
+    return utc(String(year), m[2]!, m[1]!, m[4]!, m[5]!, m[6]!);
+  }
+  m = ASCTIME.exec(text);
+  if (m) return utc(m[6]!, m[1]!, m[2]!.trim(), m[3]!, m[4]!, m[5]!);
+  return undefined;
+}
+
+function utc(year: string, month: string, day: string, hours: string, minutes: string, seconds: string): number | undefined {
+  const ms = Date.UTC(Number(year), MONTHS.indexOf(month), Number(day), Number(hours), Number(minutes), Number(seconds));
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 function sleep(ms: Milliseconds, signal: AbortSignal): Promise<void> {

@@ -51,6 +51,9 @@ it('a cold start (import, construct, one default token, close) loads no package 
 
 it('exports the public API by name', () => {
   expect(Object.keys(core).sort()).toEqual(
-    ['ConfigurationError', 'ErrorCode', 'OAuthError', 'TokenClient', 'TokenClientError', 'TokenRequestError', 'TokenResponseError', 'createToken', 'isTokenClientError'].sort(),
+    [
+      'ConfigurationError', 'ErrorCode', 'OAuthError', 'QuotaExceededError', 'TokenClient', 'TokenClientError', 'TokenRequestError',
+      'TokenResponseError', 'createToken', 'diagnosticsChannels', 'isTokenClientError',
+    ].sort(),
   );
 });

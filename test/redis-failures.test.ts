@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { TokenClientErrorEvent } from 'm2m-token';
 import { RedisTokenStore } from 'm2m-token/redis';
 import { afterEach, expect, it } from 'vitest';
 import { setup } from './helpers/client.js';
+import { CLIENT_KINDS, connectClient, type ClientKind, type ClientTuning } from './helpers/redis-clients.js';
 import { describeRedis } from './helpers/redis-suite.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
@@ -17,7 +17,8 @@ const STORE_TIMEOUT = 200;
 // each one guards against. A getToken that misses the cache waits for at most two store calls (the read, then
 // the lease), each cut off at STORE_TIMEOUT (or sooner by commandTimeout), then for one local token request:
 // 3 × STORE_TIMEOUT covers all three. A store call that is not cut off waits much longer: ~10 s in ioredis's
-// offline queue while Redis is down (20 reconnect attempts), and the whole CLIENT PAUSE below.
+// offline queue while Redis is down (20 reconnect attempts), until the reconnect in node-redis's, and the whole
+// CLIENT PAUSE below.
 const SLACK = 5;
 const BOUND = SLACK * 3 * STORE_TIMEOUT; // 3 000 ms
 const PAUSE = 15_000; // 5 × BOUND; the server is killed after the test, so nobody waits it out
@@ -32,19 +33,17 @@ async function server(port?: number): Promise<RedisServer> {
   return started;
 }
 
-async function store(redisServer: RedisServer, options: RedisOptions): Promise<RedisTokenStore> {
-  const redis = new Redis({ host: '127.0.0.1', port: redisServer.port, ...options });
-  redis.on('error', () => {});
-  cleanup.push(() => redis.disconnect());
-  await once(redis, 'ready');
-  const created = new RedisTokenStore({ redis, encryptionKeys: [KEY] });
+async function store(redisServer: RedisServer, kind: ClientKind, tuning: ClientTuning): Promise<RedisTokenStore> {
+  const connection = await connectClient(kind, { port: redisServer.port }, tuning);
+  cleanup.push(() => connection.close());
+  const created = new RedisTokenStore({ redis: connection.redis, encryptionKeys: [KEY] });
   cleanup.push(() => created.close());
   return created;
 }
 
-const clients = {
-  'the recommended client (no offline queue, commandTimeout)': { enableOfflineQueue: false, commandTimeout: 500 },
-  'an ioredis client with its defaults (offline queue)': {},
+const clients: Record<string, ClientTuning> = {
+  'the recommended client (no offline queue, command timeout)': { offlineQueue: false, commandTimeout: 500 },
+  'a client with its offline queue and no command timeout': { offlineQueue: true, commandTimeout: 0 },
 };
 
 async function timed<T>(work: Promise<T>): Promise<[T, number]> {
@@ -53,13 +52,13 @@ async function timed<T>(work: Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - started];
 }
 
-describeRedis('Redis stopped mid-run', () => {
-  it.each(Object.entries(clients))('callers keep getting tokens, from memory or the endpoint, within bounded time: %s', async (_name, options) => {
+describeRedis.each(CLIENT_KINDS)('Redis stopped mid-run (%s)', (kind) => {
+  it.each(Object.entries(clients))('callers keep getting tokens, from memory or the endpoint, within bounded time: %s', async (_name, tuning) => {
     const redis = await server();
     const events: TokenClientErrorEvent[] = [];
     const onError = (e: TokenClientErrorEvent) => events.push(e);
-    const warm = await setup({ cache: await store(redis, options), storeTimeout: STORE_TIMEOUT, onError });
-    const coldStore = await store(redis, options);
+    const warm = await setup({ cache: await store(redis, kind, tuning), storeTimeout: STORE_TIMEOUT, onError });
+    const coldStore = await store(redis, kind, tuning);
     expect((await warm.client.getToken()).accessToken).toBe('token-1');
 
     await redis.stop();
@@ -88,12 +87,12 @@ describeRedis('Redis stopped mid-run', () => {
   });
 });
 
-describeRedis('Redis back after an outage', () => {
-  it('the store is used again, pub/sub included, once ioredis has reconnected', async () => {
+describeRedis.each(CLIENT_KINDS)('Redis back after an outage (%s)', (kind) => {
+  it('the store is used again, pub/sub included, once the client has reconnected', async () => {
     const first = await server();
     // Fast reconnects keep the test short; the store's subscriber connection inherits them through duplicate().
-    const options = { enableOfflineQueue: false, commandTimeout: 500, retryStrategy: () => 20 };
-    const [waiter, writer] = [await store(first, options), await store(first, options)];
+    const tuning = { reconnectDelay: 20 };
+    const [waiter, writer] = [await store(first, kind, tuning), await store(first, kind, tuning)];
     await expect(waiter.waitForToken('k', 300)).resolves.toBeUndefined(); // opens the subscriber connection
     await first.stop();
     await expect(waiter.get('k')).rejects.toThrow();
@@ -109,14 +108,15 @@ describeRedis('Redis back after an outage', () => {
   });
 });
 
-describeRedis('a slow Redis', () => {
+describeRedis.each(CLIENT_KINDS)('a slow Redis (%s)', (kind) => {
   it.each([
-    ['without commandTimeout: bounded by storeTimeout', { enableOfflineQueue: false }, /storeTimeout/],
-    ['with commandTimeout below storeTimeout: bounded by it', { enableOfflineQueue: false, commandTimeout: 100 }, /failed/],
-  ] as const)('does not hold getToken for the length of a CLIENT PAUSE (%s)', async (_name, options, reason) => {
+    ['without a command timeout: bounded by storeTimeout', { commandTimeout: 0 }, /storeTimeout/],
+    // node-redis's timeout covers only the wait before a command is written: one sent is cut off by storeTimeout.
+    ['with a command timeout below storeTimeout: bounded by it', { commandTimeout: 100 }, kind === 'ioredis' ? /failed/ : /storeTimeout/],
+  ] as const)('does not hold getToken for the length of a CLIENT PAUSE (%s)', async (_name, tuning, reason) => {
     const redis = await server();
     const events: TokenClientErrorEvent[] = [];
-    const { client } = await setup({ cache: await store(redis, options), storeTimeout: STORE_TIMEOUT, onError: (e) => events.push(e) });
+    const { client } = await setup({ cache: await store(redis, kind, tuning), storeTimeout: STORE_TIMEOUT, onError: (e) => events.push(e) });
     const admin = new Redis({ host: '127.0.0.1', port: redis.port });
     cleanup.push(() => admin.disconnect());
     admin.on('error', () => {});

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import { ConfigurationError } from 'm2m-token';
 import { RedisTokenStore, type RedisTokenStoreOptions } from 'm2m-token/redis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,11 @@ import { expectNoLeak } from './helpers/leaks.js';
 
 // Never connects: validation happens before any command.
 const redis = new Redis({ lazyConnect: true });
-afterAll(() => redis.disconnect());
+const ioCluster = new Cluster([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: true });
+afterAll(() => {
+  redis.disconnect();
+  ioCluster.disconnect();
+});
 
 const KEY = randomBytes(32);
 
@@ -68,8 +73,25 @@ describe('RedisTokenStore options', () => {
     expect(rejection({ redis: value, encryptionKeys: [KEY] }).option).toBe('redis');
   });
 
-  it('rejects a prefix that is not a string, and unknown options', () => {
+  it.each([
+    ['an ioredis Redis', () => redis],
+    ['an ioredis Cluster', () => ioCluster],
+    ['a node-redis client', () => createClient({ url: 'redis://127.0.0.1:1' })],
+    ['a node-redis cluster', () => createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] })],
+  ])('accepts %s, told apart by its shape, without connecting it', (_how, client) => {
+    expect(() => new RedisTokenStore({ redis: client(), encryptionKeys: [KEY] })).not.toThrow();
+  });
+
+  it('rejects an object that only looks like a client in part, naming both clients', () => {
+    const error = rejection({ redis: { isOpen: true, isReady: true, eval() {}, duplicate() {}, connect() {} }, encryptionKeys: [KEY] });
+    expect(error.option).toBe('redis');
+    expect(error.message).toMatch(/ioredis .* node-redis/);
+  });
+
+  it('rejects a prefix that is not a string, or holds a brace (the hash tag follows it), and unknown options', () => {
     expect(rejection({ redis, encryptionKeys: [KEY], prefix: 7 }).option).toBe('prefix');
+    expect(rejection({ redis, encryptionKeys: [KEY], prefix: 'app{1}:' }).option).toBe('prefix');
+    expect(rejection({ redis, encryptionKeys: [KEY], prefix: 'app}' }).option).toBe('prefix');
     expect(rejection({ redis, encryptionKeys: [KEY], keyPrefix: 'x:' }).option).toBe('keyPrefix');
     expect(rejection(null).option).toBe('options');
   });

@@ -185,8 +185,11 @@ export function describe(err: unknown): string {
       case ErrorCode.STORE_ERROR:
       case ErrorCode.STALE_TOKEN:
       case ErrorCode.UNSUPPORTED_RUNTIME:
-        expectType<Equal<typeof err, TokenClientError<'M2M_UNEXPECTED_ERROR' | 'M2M_STORE_ERROR' | 'M2M_STALE_TOKEN' | 'M2M_UNSUPPORTED_RUNTIME'>>>();
+      case ErrorCode.QUOTA_LOW:
+        expectType<Equal<typeof err, TokenClientError<'M2M_UNEXPECTED_ERROR' | 'M2M_STORE_ERROR' | 'M2M_STALE_TOKEN' | 'M2M_UNSUPPORTED_RUNTIME' | 'M2M_QUOTA_LOW'>>>();
         return err.message;
+      case ErrorCode.QUOTA_EXCEEDED:
+        return new Date(err.resetAt).toISOString();
       default: {
         const exhaustive: never = err;
         return exhaustive;

@@ -332,9 +332,6 @@ export const coldRows: Row[] = [
   },
 ];
 
-/** Row 4b, first token in a fresh process: the floors, every cold row, and auth0's TokenProvider. */
-export const firstTokenRows = (): Row[] => [fetchFloor, ...coldRows, ...cachedRows.filter((r) => r.name.startsWith('auth0')), nodeHttpRow];
-
 // ---------------------------------------------------------------------------------------------------------------
 // Row 2: the cached path, primed with one token.
 

@@ -4,19 +4,22 @@
 //   1. fetching a token (cache bypassed): calls/s and client CPU per call, floor = undici.request + keep-alive Agent
 //   2. cached calls: ops/s, floor = an awaited Map.get + clock read
 //   3. 1 000 concurrent callers on a cold cache: requests the server saw
-//   4. import cost in fresh processes, floor = bare `node -e ''`; and the first token in a fresh process
+//   4. import cost in fresh processes, floor = bare `node -e ''`
+//   4b. cold start: a fresh process's first token (import, construct, one request, exit), wall time over bare
+//       `node -e 0`, floor = the same process with one node:http request
 //   5. memory: m2m-token over many keys with a bounded cache
 // Writes bench/peers/results.svg (bar chart) and bench/peers/results.json.
 //
 // Flags: --no-build (measure the existing dist/), --quick (fewer rounds, for checking the harness),
-// --rows=cold,cached,stampede,first,import,memory (a subset), --only=m2m,undici (libraries whose name contains one of
+// --rows=cold,cached,stampede,coldstart,import,memory (a subset; `first` is an alias of coldstart), --only=m2m,undici (libraries whose name contains one of
 // these; floors always run). Quick and partial runs print their table but leave results.svg / .json alone.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cachedRows, coldRows, FLOOR_FETCH, fetchFloor, firstTokenRows, importCases, M2M_ARGS_ROW, noCache, nodeHttpRow, stampedeRows, type Call, type Row, type Target } from './peers.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { COLD_START_FLOOR, coldStartArgv, coldStartCases, coldStartUnmeasured, type ColdStartTarget } from './coldstart.js';
+import { cachedRows, coldRows, fetchFloor, importCases, M2M_ARGS_ROW, noCache, nodeHttpRow, stampedeRows, type Call, type Row, type Target } from './peers.js';
 import { renderSvg, type Results } from './svg.js';
 
 
@@ -32,8 +35,9 @@ const root = resolve(here, '../..');
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const flag = (name: string) => [...args].find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').filter(Boolean);
-const ALL_ROWS = ['cold', 'cached', 'stampede', 'first', 'import', 'memory'];
-const ROWS = new Set(flag('rows') ?? ALL_ROWS);
+const ALL_ROWS = ['cold', 'cached', 'stampede', 'coldstart', 'import', 'memory'];
+/** `first` was row 4b's name before the cold-start row replaced it. */
+const ROWS = new Set((flag('rows') ?? ALL_ROWS).map((r) => (r === 'first' ? 'coldstart' : r)));
 const ONLY = flag('only');
 /** Floors always run; --only=a,b keeps the libraries whose name contains a or b. */
 const wanted = (name: string) => name.startsWith('floor') || !ONLY || ONLY.some((o) => name.toLowerCase().includes(o.toLowerCase()));
@@ -46,7 +50,9 @@ const CACHED_ROUNDS = QUICK ? 3 : 7;
 const CACHED_MS = QUICK ? 40 : 100; // each measurement runs whole batches until this much time has passed
 const STAMPEDE_CALLERS = 1000;
 const IMPORT_ROUNDS = QUICK ? 3 : 7;
-const FIRST_ROUNDS = QUICK ? 2 : 5;
+const COLDSTART_ROUNDS = QUICK ? 5 : 15;
+/** A cold-start child still running after this has something open that keeps its event loop alive. */
+const COLDSTART_EXIT_MS = 10_000;
 const MEMORY_KEYS = QUICK ? 20_000 : 200_000;
 const MEMORY_MAX = 1000;
 const MEMORY_BUDGET_MS = QUICK ? 10_000 : 45_000; // stops early on a slow machine and says how many keys it did
@@ -55,6 +61,13 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+/** The q-quantile, interpolated between the two nearest samples. */
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
 };
 /**
  * Median over rounds of each round's value divided by the floor's in the same round: load that drifts from
@@ -350,13 +363,8 @@ async function stampedeRow(): Promise<StampedeResult[]> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Row 4b: first token in a fresh process (import + construct + one request), timed inside the child.
-
-interface FirstTokenResult {
-  name: string;
-  ms?: number;
-  error?: string;
-}
+// Row 4b: cold start. Fresh processes, each importing a library, constructing it, getting one token and exiting on
+// its own; timed from the outside (spawn to exit), minus bare `node -e 0` measured in the same round.
 
 const childEnv = () => {
   const env = { ...process.env };
@@ -364,26 +372,134 @@ const childEnv = () => {
   return env;
 };
 
-function firstTokenRow(): FirstTokenResult[] {
-  log(`[${elapsed()}] row 4b: first token in a fresh process, ${FIRST_ROUNDS} rounds`);
-  const rows = firstTokenRows().filter((r) => wanted(r.name));
-  const times = new Map<string, number[]>();
-  const errors = new Map<string, string>();
+interface ColdStartResult {
+  name: string;
+  how: string;
+  module: 'import' | 'require';
+  /** Median over rounds of (this process's wall time − bare `node -e 0`'s in the same round), ms. */
+  overBare?: number;
+  p25?: number;
+  p75?: number;
+  /** overBare ÷ the node:http floor's overBare. */
+  ratio?: number;
+  /** Median time inside the process from before the library is loaded to the token in hand, ms. */
+  inProcess?: number;
+  /**
+   * Median over rounds of (the process's CPU time when its script ends − a bare script's in the same round), ms.
+   * All threads. Time spent waiting for a core does not count, but how much V8 does on its background threads varies
+   * with load: compare it within one run.
+   */
+  cpuOverBare?: number;
+  error?: string;
+}
+
+interface ColdStart {
+  rounds: number;
+  /** Median wall time of bare `node -e 0`, ms: what every row is measured over. */
+  bare: number;
+  /** Median CPU time of a bare script that only reads process.cpuUsage(), ms. */
+  bareCpu: number;
+  results: ColdStartResult[];
+}
+
+const BARE = 'bare node -e 0';
+const BARE_CPU = 'bare node -e <print process.cpuUsage()>';
+const PRINT_CPU = 'const c = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1000 }))';
+
+async function coldStartRow(): Promise<ColdStart> {
+  const cases = coldStartCases.filter((c) => wanted(c.name));
+  log(`[${elapsed()}] row 4b: cold start, ${COLDSTART_ROUNDS} rounds of ${cases.length + 2} fresh processes`);
   const env = childEnv();
-  for (let round = 0; round < FIRST_ROUNDS + 1; round++) {
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[(k + round) % rows.length]!;
-      if (errors.has(row.name)) continue;
-      const result = spawnSync(process.execPath, ['--no-warnings', join(here, 'first-token.ts'), row.name, JSON.stringify(target)], { cwd: here, env, encoding: 'utf8' });
-      if (result.status !== 0) {
-        errors.set(row.name, result.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${result.status}`);
+  const childTarget: ColdStartTarget = {
+    base: target.base,
+    tokenEndpoint: target.tokenEndpoint,
+    clientId: target.clientId,
+    clientSecret: target.clientSecret,
+    audience: target.audience,
+    m2mUrl: pathToFileURL(join(distDir, 'index.js')).href,
+    m2mCjs: join(distDir, 'index.cjs'),
+  };
+  type Job = { name: string; argv: string[]; cwd: string; token: boolean };
+  const jobs: Job[] = [
+    { name: BARE, argv: ['-e', '0'], cwd: root, token: false },
+    { name: BARE_CPU, argv: ['-e', PRINT_CPU], cwd: root, token: false },
+    ...cases.map((c) => ({ name: c.name, argv: coldStartArgv(c, childTarget), cwd: c.cwd === 'main' ? root : here, token: true })),
+  ];
+  const walls = new Map<string, number[]>();
+  const overBare = new Map<string, number[]>();
+  const inside = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
+  const cpuOverBare = new Map<string, number[]>();
+  const errors = new Map<string, string>();
+  let spawned = 0;
+  const c0 = await counts();
+  // Round 0 warms the file system cache and is not counted.
+  for (let round = 0; round <= COLDSTART_ROUNDS; round++) {
+    const wall = new Map<string, number>();
+    const cpuThisRound = new Map<string, number>();
+    for (let k = 0; k < jobs.length; k++) {
+      const job = jobs[(k + round) % jobs.length]!;
+      if (errors.has(job.name)) continue;
+      const t0 = performance.now();
+      const result = spawnSync(process.execPath, job.argv, { cwd: job.cwd, env, encoding: 'utf8', timeout: COLDSTART_EXIT_MS, killSignal: 'SIGKILL' });
+      const ms = performance.now() - t0;
+      if (job.token) spawned += 1;
+      let error: string | undefined;
+      let printed: { token?: unknown; ms?: unknown; cpu?: unknown } = {};
+      if (result.signal === 'SIGKILL') error = `did not exit within ${COLDSTART_EXIT_MS / 1000} s (a handle kept it alive)`;
+      else if (result.status !== 0) error = result.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${result.status}`;
+      else if (result.stdout !== '') {
+        try {
+          printed = JSON.parse(result.stdout) as typeof printed;
+        } catch {
+          // reported below
+        }
+      }
+      if (error === undefined && job.token && (typeof printed.token !== 'string' || !printed.token.startsWith('bench-token-'))) {
+        error = `printed no token: ${result.stdout.slice(0, 80)}`;
+      }
+      if (error !== undefined) {
+        errors.set(job.name, error);
+        log(`  ${job.name}: failed: ${error}`);
         continue;
       }
-      if (round === 0) continue; // warm-up: file system cache
-      record(times, row.name, (JSON.parse(result.stdout) as { ms: number }).ms);
+      if (round === 0) continue;
+      wall.set(job.name, ms);
+      record(walls, job.name, ms);
+      if (typeof printed.cpu === 'number') {
+        cpuThisRound.set(job.name, printed.cpu);
+        record(cpu, job.name, printed.cpu);
+      }
+      if (typeof printed.ms === 'number') record(inside, job.name, printed.ms);
     }
+    const bare = wall.get(BARE);
+    if (bare !== undefined) for (const [name, ms] of wall) record(overBare, name, ms - bare);
+    const bareCpu = cpuThisRound.get(BARE_CPU);
+    if (bareCpu !== undefined) for (const [name, ms] of cpuThisRound) record(cpuOverBare, name, ms - bareCpu);
   }
-  return rows.map((r) => (errors.has(r.name) ? { name: r.name, error: errors.get(r.name)! } : { name: r.name, ms: median(times.get(r.name)!) }));
+  const c1 = await counts();
+  if (c1.tokens - c0.tokens !== spawned) log(`  note: ${spawned} cold-start processes, the server saw ${c1.tokens - c0.tokens} token requests`);
+  const floor = overBare.get(COLD_START_FLOOR);
+  const floorMedian = floor && median(floor);
+  return {
+    rounds: COLDSTART_ROUNDS,
+    bare: median(walls.get(BARE) ?? [NaN]),
+    bareCpu: median(cpu.get(BARE_CPU) ?? [NaN]),
+    results: cases.map((c) => {
+      const xs = overBare.get(c.name);
+      const base = { name: c.name, how: c.how, module: c.module };
+      if (errors.has(c.name) || !xs) return { ...base, error: errors.get(c.name) ?? 'not measured' };
+      return {
+        ...base,
+        overBare: median(xs),
+        p25: quantile(xs, 0.25),
+        p75: quantile(xs, 0.75),
+        ratio: floorMedian ? median(xs) / floorMedian : undefined,
+        inProcess: median(inside.get(c.name)!),
+        cpuOverBare: cpuOverBare.has(c.name) ? median(cpuOverBare.get(c.name)!) : undefined,
+      };
+    }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -490,7 +606,7 @@ function memoryRow(): Promise<MemoryResult> {
 const cold = ROWS.has('cold') ? await coldRow() : [];
 const cached = ROWS.has('cached') ? await cachedRow() : [];
 const stampede = ROWS.has('stampede') ? await stampedeRow() : [];
-const first = ROWS.has('first') ? firstTokenRow() : undefined;
+const coldStart = ROWS.has('coldstart') ? await coldStartRow() : undefined;
 server.send({ type: 'close' });
 const imports = ROWS.has('import') ? importRow() : undefined;
 let memory: MemoryResult | { error: string } | undefined;
@@ -508,7 +624,6 @@ const date = new Date().toISOString().slice(0, 10);
 const loadAtEnd = loadAverage();
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const ratio = (n: number | undefined, floor: number | undefined) => (n === undefined || floor === undefined ? '—' : fmtRatio(n / floor));
 const fmtRatio = (r: number | undefined) => (r === undefined ? '—' : r.toFixed(r < 0.1 ? 4 : 2));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mb(bytes)}`;
@@ -570,15 +685,18 @@ if (imports) {
   }
   print();
 }
-if (first) {
-  const firstFloor = first.find((r) => r.name === FLOOR_FETCH)?.ms;
-  print(`### 4b. First token in a fresh process: ${FIRST_ROUNDS} processes each, medians`);
+if (coldStart) {
+  print(`### 4b. Cold start: first token in a fresh process, over bare node: ${coldStart.rounds} rounds, medians`);
   print();
-  print('Timed inside the process, from before the library is imported to the first token in hand: import + construct + one request (a new connection). A library that loads its HTTP client on the first request pays for it here.');
+  print(`Each process imports the library, constructs it, gets one token from the local server, closes what it opened and exits on its own. Timed from the outside, spawn to exit, minus bare \`node -e 0\` in the same round (median ${fmt(coldStart.bare, 1)} ms). "× floor" is the median over the floor's median. "import → token" is timed inside the process, from before the library is loaded to the token in hand. "CPU over bare" is the process's CPU time (all threads) when its script ends, minus that of a bare script in the same round (${fmt(coldStart.bareCpu, 1)} ms). Waiting for a core on a busy machine does not count in it, but the work V8 does on its background threads varies with load: compare it within one run.`);
   print();
-  print('| library | ms | × floor |');
-  print('| --- | ---: | ---: |');
-  for (const r of first) print(`| ${r.name} | ${r.error ? `fails: ${r.error.slice(0, 80)}` : fmt(r.ms, 1)} | ${ratio(r.ms, firstFloor)} |`);
+  print('| library | script | over bare node, ms | p25–p75 | × floor | import → token in process, ms | CPU over bare, ms |');
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of coldStart.results) {
+    if (r.error !== undefined) print(`| ${r.name} | ${r.how} | fails: ${r.error.slice(0, 80)} | | | | |`);
+    else print(`| ${r.name} | ${r.how} | ${fmt(r.overBare, 1)} | ${fmt(r.p25, 1)}–${fmt(r.p75, 1)} | ${fmtRatio(r.ratio)} | ${fmt(r.inProcess, 1)} | ${fmt(r.cpuOverBare, 1)} |`);
+  }
+  for (const n of coldStartUnmeasured.filter((x) => wanted(x.name))) print(`| ${n.name} | ${n.why} | n/a | | | | |`);
   print();
 }
 if (memory) {
@@ -598,6 +716,13 @@ const targets: string[] = [];
 if (m2mCold) targets.push(`- fetching a token ≥ 0.9× floor: ${fmtRatio(m2mCold.ratio)} (calls/s), CPU per call ${fmtRatio(m2mCold.cpuRatio)}× the floor's`);
 if (m2mCached) targets.push(`- cached getToken() ≥ 0.8× floor: ${fmtRatio(m2mCached.ratio)}; with { audience, organization, scope } ≥ 0.4×: ${fmtRatio(m2mArgs?.ratio)} (CPU time; by wall time ${fmtRatio(m2mCached.wallRatio)} and ${fmtRatio(m2mArgs?.wallRatio)})`);
 if (m2mImport) targets.push(`- import ≤ 20 ms over bare node: import ${fmt(m2mImport.esmOverBare, 1)} ms, require ${fmt(m2mImport.cjsOverBare, 1)} ms`);
+const m2mColdStart = coldStart?.results.filter((r) => r.name.startsWith('m2m-token'));
+if (m2mColdStart?.length) {
+  const fetchStart = coldStart!.results.find((r) => r.name === 'global fetch');
+  const floorStart = coldStart!.results.find((r) => r.name === COLD_START_FLOOR);
+  const parts = m2mColdStart.map((r) => `${r.module} ${r.error ? 'failed' : `${fmt(r.overBare, 1)} ms (${fmtRatio(r.ratio)}× floor; CPU ${fmt(r.cpuOverBare, 1)} ms)`}`);
+  targets.push(`- cold start, first token over bare node: ${parts.join(', ')}; node:http floor ${fmt(floorStart?.overBare, 1)} ms (CPU ${fmt(floorStart?.cpuOverBare, 1)} ms)${fetchStart?.overBare !== undefined ? `, global fetch ${fmt(fetchStart.overBare, 1)} ms (CPU ${fmt(fetchStart.cpuOverBare, 1)} ms)` : ''}`);
+}
 if (memory && !('error' in memory)) targets.push(`- memory bounded by cache.max: ${memory.cachedTokens} tokens cached after ${memory.keys.toLocaleString('en-US')} keys, heap ${signedMb(memory.after - memory.before)}`);
 if (targets.length > 0) {
   print('### Issue 7 targets (m2m-token)');
@@ -609,7 +734,7 @@ print(`Total ${elapsed()}.`);
 
 console.log(out.join('\n'));
 
-if (QUICK || PARTIAL || !imports || !memory || !first) {
+if (QUICK || PARTIAL || !imports || !memory || !coldStart) {
   log('quick or partial run: results.svg and results.json left as they were');
 } else {
   const results: Results = {
@@ -621,7 +746,7 @@ if (QUICK || PARTIAL || !imports || !memory || !first) {
     cold,
     cached,
     stampede,
-    first: first!,
+    coldStart,
     imports,
     memory,
   };

@@ -9,7 +9,11 @@ export interface Results {
   cold: { name: string; callsPerSec?: number; cpuUsPerCall?: number; ratio?: number; cpuRatio?: number; error?: string }[];
   cached: { name: string; opsPerSec?: number; opsPerCpuSec?: number; ratio?: number; error?: string }[];
   stampede: { name: string; requests?: number; error?: string }[];
-  first: { name: string; ms?: number; error?: string }[];
+  coldStart: {
+    rounds: number;
+    bare: number;
+    results: { name: string; module: 'import' | 'require'; overBare?: number; p25?: number; p75?: number; ratio?: number; cpuOverBare?: number; error?: string }[];
+  };
   imports: { bare: number; bareEsm: number; results: { name: string; esmOverBare?: number; cjsOverBare?: number; esmError?: string; cjsError?: string }[] };
   memory: unknown;
 }
@@ -22,6 +26,8 @@ interface Bar {
   ours: boolean;
   /** Second series (require beside import). */
   second?: number | undefined;
+  /** A spread drawn as a whisker over the bar (p25–p75). */
+  range?: [number, number];
 }
 
 const WIDTH = 960;
@@ -68,6 +74,12 @@ function panel(
     const w1 = Math.max(3, scale(bar.value));
     parts.push(`<rect x="${LABEL_W}" y="${rowY + 2}" width="${w1.toFixed(1)}" height="${h}" fill="${bar.ours ? OURS : PEER}"/>`);
     let end = w1;
+    if (bar.range) {
+      const [x1, x2] = bar.range.map((v) => LABEL_W + Math.max(0, scale(Math.max(v, 0))));
+      const mid = rowY + 10;
+      parts.push(`<path d="M${x1!.toFixed(1)} ${mid}H${x2!.toFixed(1)}M${x1!.toFixed(1)} ${mid - 4}V${mid + 4}M${x2!.toFixed(1)} ${mid - 4}V${mid + 4}" stroke="#111827" stroke-width="1"/>`);
+      end = Math.max(end, x2! - LABEL_W);
+    }
     let text = opts.format(bar.value);
     if (double) {
       const w2 = Math.max(3, scale(bar.second!));
@@ -96,6 +108,14 @@ function panel(
     if (opts.floorLabel) parts.push(`<text x="${(x + 4).toFixed(1)}" y="${bottom + 12}" class="s">${esc(opts.floorLabel)}</text>`);
   }
   return { svg: parts.join('\n'), height: bottom - y + 24 };
+}
+
+/** "(2.9× floor, CPU 80 ms)" beside a cold-start bar. */
+function coldStartNote(c: Results['coldStart']['results'][number]): string | undefined {
+  const parts: string[] = [];
+  if (c.ratio !== undefined && !c.name.startsWith('floor')) parts.push(`${c.ratio.toFixed(1)}× floor`);
+  if (c.cpuOverBare !== undefined) parts.push(`CPU ${c.cpuOverBare.toFixed(0)} ms`);
+  return parts.length > 0 ? `(${parts.join(', ')})` : undefined;
 }
 
 export function renderSvg(r: Results): string {
@@ -135,12 +155,6 @@ export function renderSvg(r: Results): string {
     format: (v) => String(v),
   }));
 
-  const firstBars: Bar[] = r.first.map((f) => ({ label: f.name, value: f.ms, ours: isOurs(f.name), note: f.error ? 'failed' : undefined }));
-  add(panel(y, 'First token in a fresh process: import + construct + one request, ms (lower is better)', firstBars, {
-    max: Math.max(20, ...firstBars.map((b) => b.value ?? 0)),
-    format: (v) => v.toFixed(0),
-  }));
-
   const importBars: Bar[] = r.imports.results.map((i) => ({
     label: i.name,
     value: i.esmOverBare ?? i.cjsOverBare,
@@ -152,6 +166,22 @@ export function renderSvg(r: Results): string {
     max: Math.max(20, ...importBars.map((b) => Math.max(b.value ?? 0, b.second ?? 0))),
     format: (v) => v.toFixed(1),
     legend: ['import', 'require'],
+  }));
+
+  const coldStartBars: Bar[] = r.coldStart.results.map((c) => ({
+    label: c.module === 'require' && !c.name.includes('require') ? `${c.name} (require)` : c.name,
+    value: c.overBare,
+    range: c.p25 !== undefined && c.p75 !== undefined ? [c.p25, c.p75] : undefined,
+    ours: isOurs(c.name),
+    note: c.error ? 'failed' : coldStartNote(c),
+  }));
+  const coldStartFloor = r.coldStart.results.find((c) => c.name.startsWith('floor'))?.overBare;
+  add(panel(y, `Cold start: first token in a fresh process, wall ms over bare node (${r.coldStart.bare.toFixed(0)} ms), median and p25–p75 (lower is better)`, coldStartBars, {
+    // Headroom: the value and its note go after the longest whisker.
+    max: Math.max(20, ...coldStartBars.map((b) => Math.max(b.value ?? 0, b.range?.[1] ?? 0))) * 1.3,
+    floorAt: coldStartFloor,
+    floorLabel: coldStartFloor === undefined ? undefined : `floor, ${coldStartFloor.toFixed(0)} ms`,
+    format: (v) => v.toFixed(0),
   }));
 
   const memory = r.memory as { keys?: number; max?: number; cachedTokens?: number; before?: number; after?: number; error?: string };

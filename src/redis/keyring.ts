@@ -8,7 +8,9 @@ interface DerivedKey {
   naming: Buffer;
 }
 
-const VERSION = '1';
+// 2: the plaintext carries the value's issue time, and the cache key (the associated data) the credential's
+// fingerprint. Values of version 1 are refused like any other unreadable value (their names differ anyway).
+const VERSION = '2';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 // 128 bits: collisions need ~2^64 cache keys; the name cannot be brute-forced without the naming key anyway.
@@ -16,8 +18,9 @@ const NAME_BYTES = 16;
 
 /**
  * Secrets at rest: AES-256-GCM envelopes and HMAC-SHA256 names, under the user's keys, newest first.
- * Envelope: `1.<key id>.<base64url(iv ‖ ciphertext ‖ tag)>`. The associated data binds it to its version, key id
- * and cache key, so a value copied under another key name, or with its header edited, does not decrypt.
+ * Envelope: `2.<key id>.<base64url(iv ‖ ciphertext ‖ tag)>`. The associated data binds it to its version, key id
+ * and the whole store key (which includes the credential's fingerprint), so a value copied under another key
+ * name, or with its header edited, or written for another credential, does not decrypt.
  */
 export class Keyring {
   readonly #keys: readonly DerivedKey[];
@@ -90,6 +93,11 @@ function associatedData(keyId: string, cacheKey: string): Buffer {
   return Buffer.from(`${VERSION}.${keyId}.${cacheKey}`, 'utf8');
 }
 
-function unreadable(why: string): Error {
-  return new Error(`RedisTokenStore: the stored value ${why}; it is ignored and the token is fetched again.`);
+/** A stored value that cannot be used: it is reported, and never quoted. The entry is fetched again. */
+export class UnusableValueError extends Error {
+  override name = 'UnusableValueError';
+}
+
+export function unreadable(why: string): UnusableValueError {
+  return new UnusableValueError(`RedisTokenStore: the stored value ${why}; it is ignored and the token is fetched again.`);
 }

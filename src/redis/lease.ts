@@ -1,24 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { TokenStoreLease } from 'm2m-token';
-
-// Deletes the lease only if it still holds this holder's random value: a holder whose lease expired and was
-// taken over must not release its successor's. GET and DEL run atomically inside the script.
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0`;
+import type { RedisCommands } from './commands.js';
+import { ACQUIRE, RELEASE, run } from './scripts.js';
 
 /**
  * `SET name holder NX PX ttl`: the lease when no one else holds it, else `null`. It expires on its own after
- * `ttl`, so a holder that dies is replaced.
+ * `ttl` (at most `maxTtl`), so a holder that dies is replaced; a lease key with no TTL or a longer one than any
+ * store takes is replaced at once (see ACQUIRE).
  */
-export async function acquireLease(redis: Redis, name: string, ttl: number): Promise<TokenStoreLease | null> {
+export async function acquireLease(commands: RedisCommands, name: string, ttl: number, maxTtl: number): Promise<TokenStoreLease | null> {
   const holder = randomBytes(16).toString('base64url');
-  const won = await redis.set(name, holder, 'PX', Math.max(1, Math.ceil(ttl)), 'NX');
-  if (won !== 'OK') return null;
+  const px = Number.isNaN(ttl) ? maxTtl : Math.min(maxTtl, Math.max(1, Math.ceil(ttl)));
+  const won = await run(commands, ACQUIRE, name, [holder, String(px), String(maxTtl)]);
+  if (Number(won) !== 1) return null;
   return {
     async release() {
-      // Plain EVAL rather than defineCommand: it is sent once per fetch, and it leaves the user's client unchanged.
-      await redis.eval(RELEASE, 1, name, holder);
+      await run(commands, RELEASE, name, [holder]);
     },
   };
 }

@@ -1,10 +1,11 @@
-import { once } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisCommands, Subscriber } from './commands.js';
 
 /** One caller waiting on a channel. */
 export interface Listener {
   /** Settles when Redis has confirmed the subscription; rejects when it could not be made. */
   readonly subscribed: Promise<void>;
+  /** When the subscription was asked for (`performance.now()`). */
+  readonly since: number;
   /** Resolves at the first message since the previous call (or since `listen`), or after `timeout` ms. */
   next(timeout: number): Promise<void>;
   /** Stops listening; the channel is unsubscribed when its last listener closes. */
@@ -14,6 +15,7 @@ export interface Listener {
 interface Channel {
   wakes: Set<() => void>;
   subscribed: Promise<void>;
+  since: number;
   /** Set once the last listener left: the UNSUBSCRIBE in flight. */
   leaving?: Promise<void>;
 }
@@ -22,17 +24,18 @@ const noop = () => {};
 
 /**
  * Pub/sub for one store: a single subscriber connection, duplicated from the user's client on first use, shared
- * by every waiter, with one subscription per channel that someone is waiting on.
+ * by every waiter, with one subscription per channel that someone is waiting on. On a cluster the channels are
+ * shard channels (the adapter subscribes with SSUBSCRIBE on the primary that owns each one's slot).
  */
 export class Notifications {
-  readonly #source: Redis;
-  #connection: Redis | undefined;
+  readonly #commands: RedisCommands;
+  #connection: Subscriber | undefined;
   #connected: Promise<void> = Promise.resolve();
   readonly #channels = new Map<string, Channel>();
   #closed = false;
 
-  constructor(source: Redis) {
-    this.#source = source;
+  constructor(commands: RedisCommands) {
+    this.#commands = commands;
   }
 
   /** Starts listening on `channel` at once, so a message published from now on is not missed. */
@@ -50,6 +53,7 @@ export class Notifications {
     current.wakes.add(notify);
     return {
       subscribed: current.subscribed,
+      since: current.since,
       next: (timeout) => {
         if (pending || this.#closed) {
           pending = false;
@@ -79,25 +83,16 @@ export class Notifications {
     this.#closed = true;
     for (const channel of this.#channels.values()) for (const wake of channel.wakes) wake();
     this.#channels.clear();
-    const connection = this.#connection;
-    if (connection === undefined) return;
-    // A connection between reconnect attempts has no socket left to close and never emits 'end'.
-    const live = connection.status === 'connecting' || connection.status === 'connect' || connection.status === 'ready';
-    const ended = live ? once(connection, 'end').then(noop, noop) : Promise.resolve();
-    connection.disconnect();
-    await ended;
+    await this.#connection?.close();
   }
 
-  #subscriber(): Redis {
+  #subscriber(): Subscriber {
     if (this.#closed) throw new Error('RedisTokenStore is closed.');
-    if (this.#connection !== undefined) return this.#connection;
-    // The store's own connection, so it fails fast while Redis is away instead of queueing: a waiter that cannot
-    // subscribe polls instead. autoResubscribe restores the subscriptions after a reconnect.
-    const connection = this.#source.duplicate({ lazyConnect: true, enableOfflineQueue: false, autoResubscribe: true });
-    // Failures reach the waiters as rejected subscriptions; without a listener ioredis would log every
-    // reconnect attempt to the console.
-    connection.on('error', noop);
-    connection.on('message', (channel: string) => {
+    // A connection whose client gave up reconnecting is replaced, once its subscriptions have failed (they are
+    // forgotten then): the store does not stay without pub/sub after Redis is back.
+    if (this.#connection !== undefined && !(this.#connection.ended && this.#channels.size === 0)) return this.#connection;
+    void this.#connection?.close();
+    const connection = this.#commands.subscriber((channel) => {
       for (const wake of this.#channels.get(channel)?.wakes ?? []) wake();
     });
     this.#connected = connection.connect().catch(noop);
@@ -105,11 +100,11 @@ export class Notifications {
     return connection;
   }
 
-  #subscribe(connection: Redis, channel: string, after: Promise<void> | undefined): Channel {
+  #subscribe(connection: Subscriber, channel: string, after: Promise<void> | undefined): Channel {
     // After the initial connect, and after a previous UNSUBSCRIBE of the same channel, so that one cannot undo
     // this subscription. A connection that is not ready rejects at once (no offline queue).
-    const subscribed = (after ?? this.#connected).then(() => connection.subscribe(channel)).then(noop);
-    const entry: Channel = { wakes: new Set(), subscribed };
+    const subscribed = (after ?? this.#connected).then(() => connection.subscribe(channel));
+    const entry: Channel = { wakes: new Set(), subscribed, since: performance.now() };
     this.#channels.set(channel, entry);
     subscribed.catch(() => {
       // Forget a failed subscription, so the next waiter tries again rather than inherit the failure.
@@ -118,7 +113,7 @@ export class Notifications {
     return entry;
   }
 
-  #leave(connection: Redis, channel: string, entry: Channel): void {
+  #leave(connection: Subscriber, channel: string, entry: Channel): void {
     if (entry.wakes.size > 0 || entry.leaving !== undefined || this.#channels.get(channel) !== entry) return;
     entry.leaving = entry.subscribed.then(() => connection.unsubscribe(channel)).then(noop, noop);
     void entry.leaving.then(() => {

@@ -1,27 +1,32 @@
-import type { Redis } from 'ioredis';
 import { ConfigurationError } from 'm2m-token';
+import { redisCommands, type RedisClientLike, type RedisCommands } from './commands.js';
 
 /** A 32-byte AES-256 key: a Buffer/Uint8Array, 64 hex characters, or base64 (`openssl rand -base64 32`). */
 export type EncryptionKey = string | Uint8Array;
 
 export interface RedisTokenStoreOptions {
   /**
-   * The ioredis client the store sends its commands through. The store never closes it. Recommended:
-   * `new Redis(url, { enableOfflineQueue: false, commandTimeout: 500 })`, so commands fail at once while Redis is
-   * unreachable and never outlive the client's `storeTimeout`.
+   * The client the store sends its commands through: an ioredis `Redis` or `Cluster`, or a node-redis (v5+)
+   * client or cluster. The store never closes it. Recommended: commands that fail at once while Redis is
+   * unreachable and never outlive the TokenClient's `storeTimeout`, e.g. ioredis
+   * `new Redis(url, { enableOfflineQueue: false, commandTimeout: 500 })`, node-redis
+   * `createClient({ url, disableOfflineQueue: true, commandOptions: { timeout: 500 } })`.
    */
-  redis: Redis;
+  redis: RedisClientLike;
   /**
    * AES-256-GCM keys, newest first. Tokens are encrypted with the first; values written under any of them are
    * read. Each key also names its own Redis keys, so a key not in this list is invisible rather than an error.
    */
   encryptionKeys: readonly EncryptionKey[];
-  /** Prepended to every Redis key and pub/sub channel the store uses. Default `'m2m-token:'`. */
+  /**
+   * Prepended to every Redis key and pub/sub channel the store uses. Default `'m2m-token:'`. It cannot contain
+   * `{` or `}`: the store puts a Redis Cluster hash tag right after it.
+   */
   prefix?: string | undefined;
 }
 
 export interface ResolvedRedisStoreOptions {
-  redis: Redis;
+  commands: RedisCommands;
   keys: Buffer[];
   prefix: string;
 }
@@ -42,19 +47,10 @@ export function resolveRedisStoreOptions(options: RedisTokenStoreOptions): Resol
     if (!OPTIONS.has(name)) throw new ConfigurationError(name, `unknown option; RedisTokenStore takes ${[...OPTIONS].join(', ')}`);
   }
   return {
-    redis: checkRedis(options.redis),
+    commands: redisCommands(options.redis),
     keys: checkKeys(options.encryptionKeys),
     prefix: checkPrefix(options.prefix),
   };
-}
-
-function checkRedis(redis: unknown): Redis {
-  const r = redis as Partial<Record<'get' | 'set' | 'del' | 'publish' | 'eval' | 'duplicate', unknown>> | null | undefined;
-  const methods = ['get', 'set', 'del', 'publish', 'eval', 'duplicate'] as const;
-  if (r === null || typeof r !== 'object' || methods.some((m) => typeof r[m] !== 'function')) {
-    throw new ConfigurationError('redis', 'must be an ioredis client, e.g. new Redis(url, { enableOfflineQueue: false, commandTimeout: 500 })');
-  }
-  return redis as Redis;
 }
 
 function checkKeys(keys: unknown): Buffer[] {
@@ -82,5 +78,7 @@ function parseKey(key: unknown, option: string): Buffer {
 function checkPrefix(prefix: unknown): string {
   if (prefix === undefined) return 'm2m-token:';
   if (typeof prefix !== 'string') throw new ConfigurationError('prefix', "must be a string such as 'm2m-token:'");
+  // A brace in the prefix would become (or break) the hash tag, and split one entry's names across slots.
+  if (/[{}]/.test(prefix)) throw new ConfigurationError('prefix', 'must not contain { or }: the store puts a Redis Cluster hash tag after it');
   return prefix;
 }

@@ -7,13 +7,18 @@ type Operation = NonNullable<TokenClientErrorEvent['operation']>;
 
 /** How a waiting waiter checks the lease again. */
 const LEASE_WAIT_SLICE: Milliseconds = 200;
+/**
+ * The longest a fleet lease lasts, whatever `totalTimeout` is: a holder that dies, or a lease someone else left,
+ * blocks the fleet for at most this long. A waiter gives up after twice this (10 s) and fetches on its own.
+ */
+export const MAX_LEASE_TTL: Milliseconds = 5_000;
 
 export interface ObtainSteps<T> {
   /** The stored token as the caller's result, or undefined when it will not do (expired, wrong type). */
   accept(stored: StoredToken | undefined): T | undefined;
   /** Gets a token from the endpoint; `asLeaseHolder` when this process fetches for the fleet. */
   fetch(asLeaseHolder: boolean): Promise<T>;
-  /** How long a lease lasts: the longest a holder's request can take. */
+  /** How long a lease lasts: the longest a holder's request can take (capped at MAX_LEASE_TTL). */
   leaseTtl: Milliseconds;
   /** Throws when the client was closed, so waiting stops with it. */
   checkOpen(): void;
@@ -28,13 +33,20 @@ export class SharedStore {
   readonly #timeout: Milliseconds;
   readonly #report: (event: TokenClientErrorEvent) => void;
   readonly #pending = new Set<Promise<unknown>>();
+  /** Put before every cache key given to the store: `["<credential fingerprint>",` (the key is a JSON array). */
+  readonly #keyHead: string;
   /** Store calls that failed so far: a waiter watches it to stop waiting on a store that cannot wait. */
   #failures = 0;
 
-  constructor(store: TokenStore, timeout: Milliseconds, report: (event: TokenClientErrorEvent) => void) {
+  /**
+   * `credential`: a fingerprint of the client's credential (see credentialFingerprint). The store sees
+   * `["<credential>",<cache key>]`, so its entries are bound to the credential as well as to the request's inputs.
+   */
+  constructor(store: TokenStore, timeout: Milliseconds, report: (event: TokenClientErrorEvent) => void, credential: string) {
     this.#store = store;
     this.#timeout = timeout;
     this.#report = report;
+    this.#keyHead = `${JSON.stringify([credential]).slice(0, -1)},`;
   }
 
   /** Whether the store can elect one fetcher for the whole fleet. */
@@ -43,21 +55,21 @@ export class SharedStore {
   }
 
   async get(key: string): Promise<StoredToken | undefined> {
-    const value = await this.#call('get', () => this.#store.get(key));
+    const value = await this.#call('get', () => this.#store.get(this.#storeKey(key)));
     return value === undefined ? undefined : this.#checked(value, 'get');
   }
 
   set(key: string, token: StoredToken, ttl: Milliseconds): Promise<void> {
-    return this.#call('set', () => this.#store.set(key, token, ttl)).then(() => undefined);
+    return this.#call('set', () => this.#store.set(this.#storeKey(key), token, ttl)).then(() => undefined);
   }
 
   delete(key: string): Promise<void> {
-    return this.#call('delete', () => this.#store.delete(key)).then(() => undefined);
+    return this.#call('delete', () => this.#store.delete(this.#storeKey(key))).then(() => undefined);
   }
 
   /** A lease when won, `null` when another holder has it, `undefined` when the store failed. */
   acquireLease(key: string, ttl: Milliseconds): Promise<TokenStoreLease | null | undefined> {
-    return this.#call('lease', () => this.#store.acquireLease!(key, ttl));
+    return this.#call('lease', () => this.#store.acquireLease!(this.#storeKey(key), ttl));
   }
 
   release(lease: TokenStoreLease): Promise<void> {
@@ -71,7 +83,7 @@ export class SharedStore {
   async waitForToken(key: string, timeout: Milliseconds): Promise<StoredToken | undefined> {
     const store = this.#store;
     if (typeof store.waitForToken === 'function') {
-      const value = await this.#call('wait', () => store.waitForToken!(key, timeout), timeout + this.#timeout);
+      const value = await this.#call('wait', () => store.waitForToken!(this.#storeKey(key), timeout), timeout + this.#timeout);
       return value === undefined ? undefined : this.#checked(value, 'wait');
     }
     const deadline = performance.now() + timeout;
@@ -86,8 +98,8 @@ export class SharedStore {
   /**
    * Fleet single flight: a stored token if there is a usable one; else the lease, and this process fetches for
    * the fleet; else wait for the holder's token in short slices, trying for the lease between them (a holder
-   * that died lets its lease expire, and the next slice takes over). After twice the lease's lifetime, or on
-   * any store trouble, this process fetches on its own: the store can delay a token, never deny it.
+   * that died lets its lease expire, and the next slice takes over). After twice the lease's lifetime (at most
+   * 10 s), or on any store trouble, this process fetches on its own: the store can delay a token, never deny it.
    */
   async obtain<T>(key: string, how: ObtainSteps<T>): Promise<T> {
     const accept = (stored: StoredToken | undefined) => {
@@ -98,13 +110,14 @@ export class SharedStore {
         return undefined;
       }
     };
-    const giveUpAt = performance.now() + 2 * how.leaseTtl;
+    const leaseTtl = Math.min(how.leaseTtl, MAX_LEASE_TTL);
+    const giveUpAt = performance.now() + 2 * leaseTtl;
     do {
       how.checkOpen();
       const found = accept(await this.get(key));
       if (found !== undefined) return found;
       if (!this.leases) break;
-      const lease = await this.acquireLease(key, how.leaseTtl);
+      const lease = await this.acquireLease(key, leaseTtl);
       if (lease === undefined) break;
       if (lease !== null) {
         try {
@@ -130,6 +143,10 @@ export class SharedStore {
   /** Settles when every call started so far has (each is bounded by its timeout). */
   async settle(): Promise<void> {
     await Promise.allSettled(this.#pending);
+  }
+
+  #storeKey(key: string): string {
+    return `${this.#keyHead}${key}]`;
   }
 
   #checked(value: unknown, operation: Operation): StoredToken | undefined {

@@ -15,3 +15,4 @@ export type { MockOrganization } from './auth0-rules.js';
 export type { JsonWebKeySet } from './jwks.js';
 export type { ObservedClientAuthentication } from './parse-token-request.js';
 export type { TokenEndpointReply } from './replies.js';
+export type { MockQuota, MockQuotas } from './quotas.js';

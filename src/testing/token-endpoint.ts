@@ -8,6 +8,7 @@ import { jwksHandler, TestSigningKey, type JsonWebKeySet } from './jwks.js';
 import { mswModules } from './msw-loader.js';
 import { parseTokenRequest, type ObservedClientAuthentication, type ParsedTokenRequest } from './parse-token-request.js';
 import { checkReply, oauthErrorStatus, type TokenEndpointReply } from './replies.js';
+import { QuotaCounter, type MockQuotas } from './quotas.js';
 
 /**
  * Options of {@link mockTokenEndpoint}: `clientId`, `clientSecret`, exactly one of `domain` and `tokenEndpoint`
@@ -53,6 +54,13 @@ export interface MockTokenEndpointBaseOptions {
   clock?: Clock | undefined;
   /** Ms to wait before every answer (a reply's own `delay` wins). Default 0. */
   delay?: number | undefined;
+  /**
+   * Auth0 fine-grained token quotas: per-application and per-organization `perHour` / `perDay` buckets, counted on
+   * the endpoint's `clock` and reset at each UTC hour / day. Token responses carry `Auth0-Client-Quota-Limit` and
+   * `Auth0-Organization-Quota-Limit`; once an enforced bucket is used up, requests get a 429 `too_many_requests`
+   * with the same headers. `reset()` clears the counts. Only the normal answer (`{ kind: 'token' }`) counts.
+   */
+  quotas?: MockQuotas | undefined;
 }
 
 /** What the mock token endpoint received in one request, and what it answered. Secrets are never recorded. */
@@ -121,6 +129,7 @@ export class MockTokenEndpoint {
   readonly #delay: number;
   readonly #key = new TestSigningKey();
   readonly #calls: RecordedTokenRequest[] = [];
+  readonly #quotas: QuotaCounter;
   #queue: TokenEndpointReply[] = [];
   #always: TokenEndpointReply | undefined;
 
@@ -137,6 +146,7 @@ export class MockTokenEndpoint {
     this.#delay = options.delay ?? 0;
     if (!(Number.isFinite(this.#delay) && this.#delay >= 0)) throw new RangeError(`mockTokenEndpoint: delay must be ms ≥ 0, got ${this.#delay}.`);
     this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#quotas = new QuotaCounter(options.quotas);
     this.#policy = {
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -177,11 +187,12 @@ export class MockTokenEndpoint {
     return this;
   }
 
-  /** Forgets recorded calls and scripted replies. Keeps the options and the signing key. */
+  /** Forgets recorded calls, scripted replies and quota counts. Keeps the options and the signing key. */
   reset(): void {
     this.#calls.length = 0;
     this.#queue = [];
     this.#always = undefined;
+    this.#quotas.reset();
   }
 
   /**
@@ -224,7 +235,13 @@ export class MockTokenEndpoint {
     switch (reply.kind) {
       case 'token': {
         if (!decision.ok) return oauthError(decision.status, decision.error, decision.description, decision.basicChallenge);
-        return { status: 200, respond: () => this.#tokenResponse(decision, reply, receivedAt) };
+        const quota = this.#quotas.take(decision.organization?.id, receivedAt);
+        if (quota.refused) {
+          const header = quota.refusedBy === 'organization' ? 'Auth0-Organization-Quota-Limit' : 'Auth0-Client-Quota-Limit';
+          const body = { error: 'too_many_requests', error_description: `Token quota exceeded; see the ${header} header` };
+          return { status: 429, error: body.error, respond: () => HttpResponse.json(body, { status: 429, headers: quota.headers }) };
+        }
+        return { status: 200, respond: () => this.#tokenResponse(decision, reply, receivedAt, quota.headers) };
       }
       case 'oauth-error':
         return oauthError(reply.status ?? oauthErrorStatus(reply.error), reply.error, reply.errorDescription, false);
@@ -243,7 +260,7 @@ export class MockTokenEndpoint {
     }
   }
 
-  async #tokenResponse(decision: Decision & { ok: true }, reply: TokenEndpointReply & { kind: 'token' }, receivedAt: number): Promise<Response> {
+  async #tokenResponse(decision: Decision & { ok: true }, reply: TokenEndpointReply & { kind: 'token' }, receivedAt: number, headers: Record<string, string>): Promise<Response> {
     const expiresIn = reply.expiresIn ?? this.#expiresIn;
     const { HttpResponse } = mswModules();
     const accessToken = await this.#key.sign(this.#claims({ ...decision, expiresIn, claims: reply.claims, now: receivedAt }));
@@ -254,7 +271,7 @@ export class MockTokenEndpoint {
       token_type: reply.tokenType ?? 'Bearer',
       ...reply.body,
     };
-    return HttpResponse.json(body, { headers: { 'cache-control': 'no-store', pragma: 'no-cache' } });
+    return HttpResponse.json(body, { headers: { 'cache-control': 'no-store', pragma: 'no-cache', ...headers } });
   }
 
   /** The claims of an Auth0 client_credentials access token. */

@@ -15,24 +15,24 @@ const START_TIMEOUT = 10_000;
 
 /**
  * Starts `redis-server` and resolves once it answers PING: on `port` (e.g. to restart a stopped server where its
- * clients will reconnect), else on a free port.
+ * clients will reconnect), else on a free port. `args` are added to the command line (e.g. cluster settings).
  */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
-  if (port !== undefined) return startOnce(port);
+export async function startRedisServer(port?: number, args: readonly string[] = []): Promise<RedisServer> {
+  if (port !== undefined) return startOnce(port, args);
   // The free port is only free when probed: another process may take it before redis-server binds it.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(await freePort());
+      return await startOnce(await freePort(), args);
     } catch (error) {
       if (attempt === 3 || !(error instanceof Error) || !error.message.includes('exited during startup')) throw error;
     }
   }
 }
 
-async function startOnce(port: number): Promise<RedisServer> {
+async function startOnce(port: number, args: readonly string[]): Promise<RedisServer> {
   const binary = findRedisServer();
   if (binary === undefined) throw new Error(`redis-server is not installed. The Redis tests need a real server: ${REDIS_HINT}.`);
-  const child = spawn(binary, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+  const child = spawn(binary, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -66,7 +66,7 @@ async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
   await exited;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
