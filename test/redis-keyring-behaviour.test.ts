@@ -19,10 +19,10 @@ function refusal(fn: () => unknown): string {
 }
 
 describe('seal and open', () => {
-  it('an envelope is version 1, the key id (8 hex) and the base64url body; it opens to the plaintext', () => {
+  it('an envelope is version 2, the key id (8 hex) and the base64url body; it opens to the plaintext', () => {
     const ring = new Keyring([K1]);
     const sealed = ring.seal('cache-key', 'plaintext value');
-    expect(sealed).toMatch(/^1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+$/);
+    expect(sealed).toMatch(/^2\.[0-9a-f]{8}\.[A-Za-z0-9_-]+$/);
     expect(sealed).not.toContain('plaintext');
     // 12 bytes of IV, the ciphertext, 16 bytes of tag.
     expect(Buffer.from(sealed.split('.')[2]!, 'base64url')).toHaveLength(12 + 'plaintext value'.length + 16);
@@ -34,13 +34,14 @@ describe('seal and open', () => {
     const ring = new Keyring([K1]);
     const sealed = ring.seal('k', 'v');
     const [, id, body] = sealed.split('.');
-    for (const bad of [`2.${id}.${body}`, `1.${id}`, '1', `${sealed}.extra`, 'plain']) {
+    // Version 1 (the format before envelopes were bound to the credential) is refused like any other stranger.
+    for (const bad of [`1.${id}.${body}`, `3.${id}.${body}`, `2.${id}`, '2', `${sealed}.extra`, 'plain']) {
       const message = refusal(() => ring.open('k', bad));
       expect(message).toBe('RedisTokenStore: the stored value is not an envelope this version of m2m-token writes; it is ignored and the token is fetched again.');
     }
-    expect(refusal(() => ring.open('k', `1.${id}.${Buffer.alloc(28).toString('base64url')}`))).toContain('the stored value is truncated');
-    expect(refusal(() => ring.open('k', `1.${id}.`))).toContain('is truncated');
-    expect(ring.open('k', `1.${id}.${Buffer.concat([Buffer.from(body!, 'base64url')]).toString('base64url')}`)).toBe('v');
+    expect(refusal(() => ring.open('k', `2.${id}.${Buffer.alloc(28).toString('base64url')}`))).toContain('the stored value is truncated');
+    expect(refusal(() => ring.open('k', `2.${id}.`))).toContain('is truncated');
+    expect(ring.open('k', `2.${id}.${Buffer.concat([Buffer.from(body!, 'base64url')]).toString('base64url')}`)).toBe('v');
   });
 
   it('refuses a value under an unknown key, altered, or sealed for another cache key', () => {
@@ -75,20 +76,23 @@ describe('names', () => {
     expect(hashes[0]).not.toBe(hashes[1]);
     expect(Buffer.from(hashes[0]!, 'base64url')).toHaveLength(16);
     expect(new Keyring([K1]).hashes('other')[0]).not.toBe(hashes[1]);
+    // Each hash is a Redis Cluster hash tag: one entry's names land in one slot. Lease and channel follow the newest key.
     expect(redisNames('pre:', hashes)).toEqual({
-      tokens: [`pre:${hashes[0]}:token`, `pre:${hashes[1]}:token`],
-      lease: `pre:${hashes[0]}:lease`,
-      channel: `pre:${hashes[0]}:ready`,
+      id: hashes[0],
+      tokens: [`pre:{${hashes[0]}}:token`, `pre:{${hashes[1]}}:token`],
+      lease: `pre:{${hashes[0]}}:lease`,
+      channel: `pre:{${hashes[0]}}:ready`,
     });
   });
 });
 
 describe('options', () => {
-  const redis = { get() {}, set() {}, del() {}, publish() {}, eval() {}, duplicate() {} };
+  // The shape of an ioredis client, which is how the store tells it from node-redis.
+  const redis = { status: 'wait', isCluster: false, eval() {}, evalsha() {}, duplicate() {}, connect() {} };
 
   it('resolves the keys, the prefix (m2m-token: by default) and keeps the client', () => {
     const o = resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [K1, K2.toString('hex')] });
-    expect(o.redis).toBe(redis);
+    expect(o.commands).toMatchObject({ client: 'ioredis', cluster: false });
     expect(o.prefix).toBe('m2m-token:');
     expect(o.keys).toEqual([K1, K2]);
     expect(resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [K1], prefix: '' }).prefix).toBe('');
@@ -105,7 +109,7 @@ describe('options', () => {
     };
     expect(refused(null)).toMatchObject({ option: 'options', message: expect.stringContaining('must be an object such as { redis, encryptionKeys }') });
     expect(refused({ redis, encryptionKeys: [K1], ttl: 1 })).toMatchObject({ option: 'ttl', message: expect.stringContaining('unknown option; RedisTokenStore takes redis, encryptionKeys, prefix') });
-    for (const missing of ['get', 'set', 'del', 'publish', 'eval', 'duplicate']) {
+    for (const missing of ['status', 'isCluster', 'eval', 'evalsha', 'duplicate', 'connect']) {
       const partial = { ...redis, [missing]: undefined };
       expect(refused({ redis: partial, encryptionKeys: [K1] })).toMatchObject({ option: 'redis', message: expect.stringContaining('must be an ioredis client') });
     }
@@ -115,6 +119,9 @@ describe('options', () => {
     expect(refused({ redis, encryptionKeys: ['short'] }).message).toContain('; got a string of 5 characters that is neither');
     expect(refused({ redis, encryptionKeys: [{}] }).message).toMatch(/must be 32 random bytes: a Buffer, 64 hex characters, or base64 such as the output of `openssl rand -base64 32`$/);
     expect(refused({ redis, encryptionKeys: [K1], prefix: 5 })).toMatchObject({ option: 'prefix', message: expect.stringContaining("must be a string such as 'm2m-token:'") });
+    for (const prefix of ['a{b:', 'a}:', '{']) {
+      expect(refused({ redis, encryptionKeys: [K1], prefix })).toMatchObject({ option: 'prefix', message: expect.stringContaining('must not contain { or }: the store puts a Redis Cluster hash tag after it') });
+    }
   });
 
   it('reads base64 with or without padding, and base64url, to the same 32 bytes', () => {

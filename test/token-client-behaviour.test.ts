@@ -89,13 +89,22 @@ describe('what the shared store is told', () => {
     return { store, sets, leases };
   }
 
-  it('the lease lasts the whole request (totalTimeout) and a second more; the token is kept until its stale-if-error limit', async () => {
+  it('the lease lasts the whole request (totalTimeout) and a second more, 5 s at most', async () => {
+    for (const [totalTimeout, lease] of [[3_000, 4_000], [3_999, 4_999], [4_000, 5_000], [7_000, 5_000]] as const) {
+      const { store, leases } = recordingStore();
+      const { client } = await setup({ cache: { store }, totalTimeout });
+      await client.getToken();
+      expect(leases, `totalTimeout ${totalTimeout}`).toEqual([lease]);
+      await client.close();
+    }
+  });
+
+  it('the token is kept until its stale-if-error limit', async () => {
     const clock = new ManualClock();
-    const { store, sets, leases } = recordingStore();
-    const { server, client } = await setup({ clock, cache: { store }, totalTimeout: 7_000, expiryLeeway: 60_000 });
+    const { store, sets } = recordingStore();
+    const { server, client } = await setup({ clock, cache: { store }, expiryLeeway: 60_000 });
     server.respond((_r, res) => json(res, 200, { access_token: 'tok', token_type: 'Bearer', expires_in: 3600, extra: 'x' }));
     await client.getToken();
-    expect(leases).toEqual([8_000]);
     expect(sets).toHaveLength(1);
     // staleUntil = expiresAt − min(10 s, lifetime / 10) is later than usableUntil = expiresAt − 60 s.
     expect(sets[0]!.ttl).toBe(3_600_000 - 10_000);
