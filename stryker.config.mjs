@@ -14,13 +14,14 @@ const tests = (filter) =>
 
 /**
  * Each group: the files it mutates and the test files that may kill its mutants. The suites left out of the core
- * group start other processes (package.test.ts, testing-entry.test.ts, redis-fleet.test.ts, fault-matrix.test.ts) or other servers
+ * group start other processes (package.test.ts, testing-entry.test.ts, redis-fleet.test.ts, fault-matrix.test.ts, cli.test.ts:
+ * the command line runs in a child process, where no mutant is active) or other servers
  * (interop-glewlwyd.test.ts) and test the entries, not the core's decisions.
  */
 export const GROUPS = {
   core: {
     mutate: ['src/*.ts', 'src/stores/*.ts', ...NOT_MUTATED],
-    testFiles: tests((f) => !/^(adapter-|redis-|testing-|interop-glewlwyd|package\.|fault-matrix)/.test(f)),
+    testFiles: tests((f) => !/^(adapter-|redis-|testing-|interop-glewlwyd|package\.|fault-matrix|cli\.)/.test(f)),
   },
   adapters: {
     mutate: ['src/adapters/**/*.ts', 'src/fetch/**/*.ts', 'src/axios/**/*.ts', 'src/undici/**/*.ts', ...NOT_MUTATED],
@@ -32,7 +33,8 @@ export const GROUPS = {
   },
   testing: {
     mutate: ['src/testing/**/*.ts', ...NOT_MUTATED],
-    testFiles: [...tests((f) => f.startsWith('testing-') && f !== 'testing-entry.test.ts'), 'examples/app-under-test/app.test.ts'],
+    // quota.test.ts drives the mock endpoint's Auth0 quotas (src/testing/quotas.ts) through a TokenClient.
+    testFiles: [...tests((f) => (f.startsWith('testing-') && f !== 'testing-entry.test.ts') || f === 'quota.test.ts'), 'examples/app-under-test/app.test.ts'],
   },
 };
 
