@@ -11,8 +11,31 @@ const TOKEN: StoredToken = { accessToken: 'at', tokenType: 'Bearer', expiresIn: 
 function shared(store: Partial<TokenStore>, timeout = 50) {
   const events: TokenClientErrorEvent[] = [];
   const full = { get: async () => undefined, set: async () => {}, delete: async () => {}, ...store } as TokenStore;
-  return { s: new SharedStore(full, timeout, (e) => events.push(e)), events };
+  return { s: new SharedStore(full, timeout, (e) => events.push(e), 'credential-fp'), events };
 }
+
+describe('the key the store sees', () => {
+  it('is a JSON array: the credential fingerprint, then the cache key, for every operation', async () => {
+    const seen: string[] = [];
+    const { s } = shared({
+      get: async (key) => void seen.push(`get ${key}`),
+      set: async (key) => void seen.push(`set ${key}`),
+      delete: async (key) => void seen.push(`delete ${key}`),
+      acquireLease: async (key) => {
+        seen.push(`lease ${key}`);
+        return null;
+      },
+    });
+    const key = JSON.stringify(['https://as/token', 'client', 'aud']);
+    await s.get(key);
+    await s.set(key, TOKEN, 1000);
+    await s.delete(key);
+    await s.acquireLease(key, 1000);
+    const stored = `["credential-fp",${key}]`;
+    expect(JSON.parse(stored)).toEqual(['credential-fp', ['https://as/token', 'client', 'aud']]);
+    expect(seen).toEqual([`get ${stored}`, `set ${stored}`, `delete ${stored}`, `lease ${stored}`]);
+  });
+});
 
 describe('every store call is bounded and its failure reported, never thrown', () => {
   it('a throwing store: undefined, one report naming the operation, the cause kept', async () => {
