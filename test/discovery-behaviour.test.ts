@@ -337,6 +337,31 @@ describe('parseMetadata messages name the URL, the status and what to check', ()
     throw new Error('expected a throw');
   };
 
+  it('a wrong issuer is quoted only when it is a plain http(s) URL of at most 200 characters; otherwise described', () => {
+    const named = (issuer: unknown) => {
+      const message = parse(200, JSON.stringify({ issuer, token_endpoint: 'https://as.example/token' })).message;
+      expect(message).toContain(', not the configured "https://as.example" (a mismatch could mean a spoofed or misconfigured server)');
+      return message.slice(message.indexOf('names issuer ') + 'names issuer '.length, message.indexOf(', not the configured'));
+    };
+    expect(named('https://other.example/')).toBe('"https://other.example/"');
+    expect(named('http://other.example/a?b=c')).toBe('"http://other.example/a?b=c"');
+    const long = `https://other.example/${'a'.repeat(200 - 'https://other.example/'.length)}`;
+    expect(long).toHaveLength(200);
+    expect(named(long)).toBe(JSON.stringify(long));
+    expect(named(`${long}a`)).toBe('(201 characters, not an http(s) URL)');
+    // Not an http(s) URL: a space before it, a character after it that is not printable ASCII, another scheme,
+    // something URL cannot read.
+    expect(named(' https://other.example/')).toBe('(23 characters, not an http(s) URL)');
+    expect(named('https://other.example/\u00e9')).toBe('(23 characters, not an http(s) URL)');
+    expect(named('ftp://other.example/')).toBe('(20 characters, not an http(s) URL)');
+    expect(named('https://[bad')).toBe('(12 characters, not an http(s) URL)');
+    expect(named('attacker\u0007 text')).toBe('(14 characters, not an http(s) URL)');
+    expect(named(null)).toBe('of type null');
+    expect(named(42)).toBe('of type number');
+    expect(named({ a: 1 })).toBe('of type object');
+    expect(parse(200, JSON.stringify({ token_endpoint: 'https://as.example/token' })).message).toContain('names issuer of type undefined, not the configured');
+  });
+
   it('a status other than 200, with its content type or the lack of one', () => {
     const html = parse(503, '<html/>', { 'content-type': 'text/html' });
     expect(html).toMatchObject({ code: 'M2M_DISCOVERY_FAILED', status: 503, endpoint: 'https://as.example' });
