@@ -5,7 +5,8 @@
 import { decodeJwt } from 'jose';
 import { ErrorCode, TokenClient, TokenRequestError } from 'm2m-token';
 import { FakeTokenSource, ManualClock, mockNetwork, mockTokenEndpoint, useMockNetwork } from 'm2m-token/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const CLIENT_ID = 'kit-client';
 const SECRET = 'fake-kit-secret-77a1';
@@ -378,5 +379,31 @@ describe('ManualClock edges', () => {
     const { monotonic } = clock;
     clock.advance(3);
     expect(monotonic()).toBe(3);
+  });
+});
+
+describe('a network made inside a test', () => {
+  it('keeps the unmocked requests in a live, enumerable unhandledRequests; prints one line each', async () => {
+    const own = mockNetwork();
+    const printed: string[] = [];
+    for (const method of ['error', 'warn', 'log', 'info'] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')));
+    }
+    await network.disable();
+    try {
+      await own.enable();
+      const before = own.unhandledRequests;
+      await fetch('https://unmocked.example.com/a?b=1').catch(() => undefined);
+      expect(before).toEqual([]);
+      expect(own.unhandledRequests).toEqual([{ method: 'GET', url: 'https://unmocked.example.com/a?b=1' }]);
+      expect(Object.keys(own)).toContain('unhandledRequests');
+      expect(printed).toEqual(['[m2m-token/testing] Unmocked request: GET https://unmocked.example.com/a?b=1 (failed with a network error; add an msw handler for it)']);
+      own.clearUnhandledRequests();
+      expect(own.unhandledRequests).toEqual([]);
+    } finally {
+      await own.disable();
+      vi.restoreAllMocks();
+      await network.enable();
+    }
   });
 });
