@@ -3,6 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Keyring } from '../src/redis/keyring.js';
+import type { RedisCommands } from '../src/redis/commands.js';
+import { Freshness } from '../src/redis/freshness.js';
+import { acquireLease } from '../src/redis/lease.js';
 import { redisNames } from '../src/redis/names.js';
 import { resolveRedisStoreOptions } from '../src/redis/options.js';
 
@@ -132,5 +135,88 @@ describe('options', () => {
     const resolved = resolveRedisStoreOptions({ redis: redis as never, encryptionKeys: [copy] }).keys[0]!;
     copy[0] = copy[0]! ^ 0xff;
     expect(resolved).toEqual(K1);
+  });
+});
+
+describe('freshness: never back to an older value', () => {
+  it('accepts the newest seen and newer; after a delete, only newer', () => {
+    const f = new Freshness();
+    expect(f.accepts('e', 5)).toBe(true);
+    f.saw('e', 10);
+    expect([f.accepts('e', 9), f.accepts('e', 10), f.accepts('e', 11)]).toEqual([false, true, true]);
+    f.saw('e', 8); // an older value seen later does not move it back
+    expect(f.accepts('e', 9)).toBe(false);
+    f.dropped('e');
+    expect([f.accepts('e', 10), f.accepts('e', 11)]).toEqual([false, true]);
+    f.saw('e', 10); // the dropped value itself does not clear the drop
+    expect(f.accepts('e', 10)).toBe(false);
+    f.saw('e', 11);
+    expect([f.accepts('e', 11), f.accepts('e', 12)]).toEqual([true, true]);
+    expect(f.accepts('other', 0)).toBe(true);
+    f.dropped('never-seen');
+    expect(f.accepts('never-seen', 0)).toBe(true);
+  });
+
+  it('issues times after everything seen, on the writer clock otherwise', () => {
+    const f = new Freshness();
+    expect(f.issueTime('e', 100)).toBe(100);
+    f.saw('e', 200);
+    expect(f.issueTime('e', 100)).toBe(201);
+    expect(f.issueTime('e', 300)).toBe(300);
+  });
+
+  it('remembers 10 000 entries; the least recently written is forgotten first', () => {
+    const f = new Freshness();
+    for (let i = 0; i < 10_000; i++) f.saw(`e${i}`, 10);
+    f.saw('e0', 11); // written again: now the newest
+    f.saw('e10000', 10); // one over: e1 goes
+    expect(f.accepts('e0', 10)).toBe(false);
+    expect(f.accepts('e1', 0)).toBe(true);
+    expect(f.accepts('e2', 0)).toBe(false);
+    expect(f.accepts('e10000', 0)).toBe(false);
+  });
+});
+
+describe('the lease command', () => {
+  function recording(answer: unknown) {
+    const calls: { keys: readonly string[]; args: readonly string[] }[] = [];
+    const commands = {
+      client: 'ioredis',
+      cluster: false,
+      evalsha: async (_sha: string, keys: readonly string[], args: readonly string[]) => {
+        calls.push({ keys, args });
+        return answer;
+      },
+      eval: async () => answer,
+      subscriber: () => {
+        throw new Error('not here');
+      },
+    } as unknown as RedisCommands;
+    return { commands, calls };
+  }
+
+  it('asks for a whole number of ms between 1 and the cap (the cap when the ttl is NaN), under a random holder', async () => {
+    for (const [ttl, px] of [[Number.NaN, '5000'], [0.2, '1'], [-5, '1'], [1234.5, '1235'], [4_999, '4999'], [9_999, '5000']] as const) {
+      const { commands, calls } = recording(1);
+      await acquireLease(commands, 'name', ttl, 5_000);
+      expect(calls[0]!.keys).toEqual(['name']);
+      expect(calls[0]!.args.slice(1), `ttl ${ttl}`).toEqual([px, '5000']);
+      expect(calls[0]!.args[0]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    }
+  });
+
+  it('won on 1 (number or string), lost otherwise; release names the same holder', async () => {
+    for (const answer of [1, '1']) {
+      const { commands, calls } = recording(answer);
+      const lease = await acquireLease(commands, 'name', 1000, 5_000);
+      expect(lease).not.toBeNull();
+      await lease!.release();
+      expect(calls[1]).toEqual({ keys: ['name'], args: [calls[0]!.args[0]] });
+    }
+    for (const answer of [0, null, '0']) expect(await acquireLease(recording(answer).commands, 'name', 1000, 5_000)).toBeNull();
+    const a = recording(1);
+    await acquireLease(a.commands, 'name', 1000, 5_000);
+    await acquireLease(a.commands, 'name', 1000, 5_000);
+    expect(a.calls[0]!.args[0]).not.toBe(a.calls[1]!.args[0]);
   });
 });
