@@ -127,26 +127,27 @@ for (const { dir, file } of reports) {
   }
 }
 if (flags.has('--survivors')) {
-  console.log('| file | line | mutator | original | replacement | rule | why |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const lines = ['| file | line | mutator | original | replacement | rule | why |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const { path, m, orig, rule } of survivors) {
-    console.log(`| ${path} | ${m.location.start.line} | ${m.mutatorName} | \`${cell(orig)}\` | \`${cell(m.replacement ?? '')}\` | ${rule ?? '?'} | ${m.status === 'NoCoverage' ? 'no test covers it' : ''} |`);
+    lines.push(`| ${path} | ${m.location.start.line} | ${m.mutatorName} | \`${cell(orig)}\` | \`${cell(m.replacement ?? '')}\` | ${rule ?? '?'} | ${m.status === 'NoCoverage' ? 'no test covers it' : ''} |`);
   }
-  process.exit(0);
-}
-if (rows.length) {
-  rows.sort((a, b) => a.path.localeCompare(b.path));
-  const width = Math.max(...rows.map((r) => r.path.length));
-  const pad = (v, n) => String(v).padStart(n);
-  console.log(`\n${'file'.padEnd(width)}  group     score  excl. W/M  killed  survived  W/M  ignored`);
-  for (const r of rows) {
-    console.log(`${r.path.padEnd(width)}  ${r.group.padEnd(8)} ${pad(r.score.toFixed(1), 6)}  ${pad(r.adjusted.toFixed(1), 9)}  ${pad(r.killed, 6)}  ${pad(r.survived, 8)}  ${pad(r.excused, 3)}  ${pad(r.ignored, 7)}`);
+  // One write, and exit once it is flushed: process.exit() right after many console.log calls cuts a piped output short.
+  process.stdout.write(`${lines.join('\n')}\n`, () => process.exit(0));
+} else {
+  if (rows.length) {
+    rows.sort((a, b) => a.path.localeCompare(b.path));
+    const width = Math.max(...rows.map((r) => r.path.length));
+    const pad = (v, n) => String(v).padStart(n);
+    console.log(`\n${'file'.padEnd(width)}  group     score  excl. W/M  killed  survived  W/M  ignored`);
+    for (const r of rows) {
+      console.log(`${r.path.padEnd(width)}  ${r.group.padEnd(8)} ${pad(r.score.toFixed(1), 6)}  ${pad(r.adjusted.toFixed(1), 9)}  ${pad(r.killed, 6)}  ${pad(r.survived, 8)}  ${pad(r.excused, 3)}  ${pad(r.ignored, 7)}`);
+    }
+    const sum = (f) => rows.reduce((s, r) => s + r[f], 0);
+    const k = sum('killed');
+    const sv = sum('survived');
+    const ex = sum('excused');
+    console.log(`${'all'.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
+    console.log('score: killed (or timed out) / (killed + survived + not covered); excl. W/M leaves out the survivors docs/mutation.md lists under rules W and M.');
   }
-  const sum = (f) => rows.reduce((s, r) => s + r[f], 0);
-  const k = sum('killed');
-  const sv = sum('survived');
-  const ex = sum('excused');
-  console.log(`${'all'.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
-  console.log('score: killed (or timed out) / (killed + survived + not covered); excl. W/M leaves out the survivors docs/mutation.md lists under rules W and M.');
+  process.exit(failed ? 1 : 0);
 }
-process.exit(failed ? 1 : 0);
