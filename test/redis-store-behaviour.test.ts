@@ -1,0 +1,216 @@
+// RedisTokenStore against a scripted client (the shape of an ioredis client, no Redis): what get() makes of each
+// kind of stored value, which of two values it picks during a key rotation, how waitForToken() waits (on pub/sub
+// when subscribed, polling when not, giving up at its deadline) and what it reports. Things a real Redis will not
+// easily produce: a reply of the wrong type, a subscription that never answers.
+import { randomBytes } from 'node:crypto';
+import type { StoredToken } from 'm2m-token';
+import { RedisTokenStore } from 'm2m-token/redis';
+import { describe, expect, it } from 'vitest';
+import { Keyring } from '../src/redis/keyring.js';
+import { READ } from '../src/redis/scripts.js';
+
+const K1 = randomBytes(32);
+const K2 = randomBytes(32);
+const TOKEN: StoredToken = { accessToken: 'at', tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 };
+
+interface Fake {
+  /** What READ answers for a Redis key (after the prefix and hash: the store's own name). */
+  read: (name: string) => unknown;
+  /** Names READ was sent for, in order. */
+  reads: string[];
+  /** How SUBSCRIBE answers. */
+  subscribe: () => Promise<unknown>;
+  /** Delivers a message on the subscriber connection. */
+  publish: (channel: string) => void;
+  channels: string[];
+}
+
+function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
+  let onMessage: ((channel: string) => void) | undefined;
+  let onEnd: (() => void) | undefined;
+  const fake: Fake = {
+    read: init.read ?? (() => null),
+    reads: [],
+    subscribe: init.subscribe ?? (async () => 1),
+    publish: (channel) => onMessage?.(channel),
+    channels: [],
+  };
+  const connection = {
+    status: 'wait',
+    on(event: string, listener: (channel: string) => void) {
+      if (event === 'message') onMessage = listener;
+    },
+    once(event: string, listener: () => void) {
+      if (event === 'end') onEnd = listener;
+    },
+    connect: async () => {
+      connection.status = 'ready';
+    },
+    subscribe: (channel: string) => {
+      fake.channels.push(channel);
+      return fake.subscribe();
+    },
+    unsubscribe: async () => 1,
+    disconnect() {
+      connection.status = 'end';
+      onEnd?.();
+    },
+  };
+  const answer = async (sha: string, _n: number, name: string) => {
+    if (sha === READ.sha || sha === READ.source) {
+      fake.reads.push(name);
+      return fake.read(name);
+    }
+    return 1;
+  };
+  const redis = { status: 'ready', isCluster: false, connect: async () => {}, duplicate: () => connection, evalsha: answer, eval: answer };
+  return { redis, fake };
+}
+
+function store(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1]) {
+  const { redis, fake } = fakeRedis(init);
+  return { store: new RedisTokenStore({ redis: redis as never, encryptionKeys }), fake };
+}
+
+const sealed = (key: Buffer, cacheKey: string, plaintext: string) => new Keyring([key]).seal(cacheKey, plaintext);
+const value = (key: Buffer, cacheKey: string, issuedAt: number, token: StoredToken = TOKEN) => sealed(key, cacheKey, JSON.stringify({ issuedAt, token }));
+const failure = (promise: Promise<unknown>) => promise.then(() => expect.unreachable('expected a rejection'), (e: unknown) => e as Error);
+
+describe('get: what a stored value must be', () => {
+  it('a value over the cap, as Redis answers it (its length, a number or a bigint), is refused unread', async () => {
+    for (const length of [70_000, 70_000n]) {
+      const { store: s } = store({ read: () => length });
+      const error = await failure(s.get('k'));
+      expect(error).toMatchObject({ name: 'UnusableValueError', message: 'RedisTokenStore: the stored value is 70000 bytes, over the 65536-byte cap, so it was not read; it is ignored and the token is fetched again.' });
+    }
+  });
+
+  it('a Buffer reply is read as UTF-8; any other non-string is refused', async () => {
+    const { store: s } = store({ read: () => Buffer.from(value(K1, 'k', 1), 'utf8') });
+    expect(await s.get('k')).toEqual(TOKEN);
+    for (const reply of [{}, true, ['x']]) {
+      const { store: other } = store({ read: () => reply });
+      expect((await failure(other.get('k'))).message).toBe('RedisTokenStore: the stored value is not a string; it is ignored and the token is fetched again.');
+    }
+  });
+
+  it('a value that decrypts to anything but { issuedAt: number, token: object } is refused, quoting nothing', async () => {
+    const cases: [string, string][] = [
+      ['not json at all', 'decrypted but is not JSON'],
+      ['5', 'decrypted but is not a token object'],
+      ['null', 'decrypted but is not a token object'],
+      ['[1, 2]', 'decrypted but is not a token object'],
+      [JSON.stringify({ issuedAt: 'x', token: TOKEN }), 'decrypted but is not a token object'],
+      [JSON.stringify({ issuedAt: 1, token: null }), 'decrypted but is not a token object'],
+      [JSON.stringify({ issuedAt: 1, token: 'at' }), 'decrypted but is not a token object'],
+      [JSON.stringify({ issuedAt: 1, token: [TOKEN] }), 'decrypted but is not a token object'],
+      [JSON.stringify({ issuedAt: 1 }), 'decrypted but is not a token object'],
+    ];
+    for (const [plaintext, why] of cases) {
+      const { store: s } = store({ read: () => sealed(K1, 'k', plaintext) });
+      const error = await failure(s.get('k'));
+      expect(error.message, plaintext).toBe(`RedisTokenStore: the stored value ${why}; it is ignored and the token is fetched again.`);
+      expect(error.cause).toBeUndefined();
+    }
+  });
+
+  it('during a rotation, the most recently issued of the values under each key, whichever key wrote it', async () => {
+    for (const [older, newer] of [[K1, K2], [K2, K1]] as const) {
+      const at = (key: Buffer) => (key === newer ? 200 : 100);
+      const read = (name: string) => {
+        // The store reads one name per key, newest key first.
+        const index = fake.reads.filter((n) => n === name).length === 1 ? fake.reads.indexOf(name) : -1;
+        const key = index === 0 ? K2 : K1;
+        return value(key, 'k', at(key), { ...TOKEN, accessToken: key === newer ? 'newer' : 'older' });
+      };
+      const { store: s, fake } = store({ read }, [K2, K1]);
+      expect((await s.get('k'))?.accessToken, older === K1 ? 'K1 older' : 'K2 older').toBe('newer');
+    }
+  });
+
+  it('a usable value wins over an unusable one beside it; two unusable ones throw', async () => {
+    const { store: s, fake } = store({ read: (name) => (name === fake.reads[0] ? 'garbage' : value(K1, 'k', 1)) }, [K2, K1]);
+    expect(await s.get('k')).toEqual(TOKEN);
+    const { store: bad } = store({ read: () => 'garbage' }, [K2, K1]);
+    await expect(bad.get('k')).rejects.toThrow('is not an envelope');
+  });
+});
+
+describe('waitForToken', () => {
+  it('subscribed: waits for the announcement instead of polling, and returns what it then reads', async () => {
+    let stored: string | null = null;
+    const { store: s, fake } = store({ read: () => stored });
+    const waiting = s.waitForToken('k', 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(fake.reads.length).toBeLessThanOrEqual(1);
+    stored = value(K1, 'k', 1);
+    fake.publish(fake.channels[0]!);
+    expect(await waiting).toEqual(TOKEN);
+    expect(fake.reads.length).toBeLessThanOrEqual(2);
+    await s.close();
+  });
+
+  it('when subscribing fails: polls every 25 ms, finds the token soon, and reports nothing', async () => {
+    let stored: string | null = null;
+    const { store: s, fake } = store({ read: () => stored, subscribe: () => Promise.reject(new Error('no pub/sub')) });
+    const started = performance.now();
+    const waiting = s.waitForToken('k', 3_000);
+    setTimeout(() => (stored = value(K1, 'k', 1)), 100);
+    expect(await waiting).toEqual(TOKEN);
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(fake.reads.length).toBeGreaterThanOrEqual(3);
+    await s.close();
+  });
+
+  it('when subscribing fails and nothing comes: undefined at the deadline is reported as an error with the cause', async () => {
+    const cause = new Error('no pub/sub');
+    const { store: s } = store({ subscribe: () => Promise.reject(cause) });
+    const error = await failure(s.waitForToken('k', 100));
+    expect(error.message).toBe('RedisTokenStore: subscribing to the pub/sub channel failed, so the wait polled instead.');
+    expect(error.cause).toBe(cause);
+    await s.close();
+  });
+
+  it('a subscription that never answers does not hold the wait past its deadline', async () => {
+    const { store: s, fake } = store({ subscribe: () => new Promise(() => {}) });
+    const started = performance.now();
+    expect(await s.waitForToken('k', 150)).toBeUndefined();
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(1_500);
+    expect(fake.reads.length).toBeGreaterThanOrEqual(1);
+    await s.close();
+  });
+
+  it('an unusable value does not end the wait; a Redis failure does', async () => {
+    let stored: unknown = 'garbage';
+    const { store: s } = store({
+      read: () => {
+        if (stored instanceof Error) throw stored;
+        return stored;
+      },
+      subscribe: () => Promise.reject(new Error('no pub/sub')),
+    });
+    const waiting = s.waitForToken('k', 3_000);
+    setTimeout(() => (stored = value(K1, 'k', 1)), 80);
+    expect(await waiting).toEqual(TOKEN);
+    const down = new Error('connection lost');
+    stored = down;
+    const { store: other } = store({ read: () => Promise.reject(down), subscribe: () => Promise.reject(new Error('no pub/sub')) });
+    expect(await failure(other.waitForToken('k', 1_000))).toBe(down);
+    await s.close();
+    await other.close();
+  });
+
+  it('after close(): waiting ones give up, new calls are refused', async () => {
+    const { store: s } = store();
+    const waiting = s.waitForToken('k', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    await s.close();
+    expect(await waiting).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await expect(s.waitForToken('k', 100)).rejects.toThrow('RedisTokenStore is closed.');
+    await expect(s.get('k')).rejects.toThrow('RedisTokenStore is closed.');
+  });
+});
