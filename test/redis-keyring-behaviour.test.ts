@@ -110,7 +110,9 @@ describe('options', () => {
       }
       throw new Error('expected a throw');
     };
-    expect(refused(null)).toMatchObject({ option: 'options', message: expect.stringContaining('must be an object such as { redis, encryptionKeys }') });
+    for (const options of [null, 'redis://127.0.0.1', 5]) {
+      expect(refused(options)).toMatchObject({ option: 'options', message: expect.stringContaining('must be an object such as { redis, encryptionKeys }') });
+    }
     expect(refused({ redis, encryptionKeys: [K1], ttl: 1 })).toMatchObject({ option: 'ttl', message: expect.stringContaining('unknown option; RedisTokenStore takes redis, encryptionKeys, prefix') });
     for (const missing of ['status', 'isCluster', 'eval', 'evalsha', 'duplicate', 'connect']) {
       const partial = { ...redis, [missing]: undefined };
@@ -124,6 +126,22 @@ describe('options', () => {
     expect(refused({ redis, encryptionKeys: [K1], prefix: 5 })).toMatchObject({ option: 'prefix', message: expect.stringContaining("must be a string such as 'm2m-token:'") });
     for (const prefix of ['a{b:', 'a}:', '{']) {
       expect(refused({ redis, encryptionKeys: [K1], prefix })).toMatchObject({ option: 'prefix', message: expect.stringContaining('must not contain { or }: the store puts a Redis Cluster hash tag after it') });
+    }
+  });
+
+  it('tells ioredis from node-redis, and a cluster from a client, by their shape', () => {
+    const nodeRedis = { isOpen: false, isReady: false, eval() {}, evalSha() {}, duplicate() {}, connect() {} };
+    const kind = (client: object) => {
+      const { commands } = resolveRedisStoreOptions({ redis: client as never, encryptionKeys: [K1] });
+      return [commands.client, commands.cluster];
+    };
+    expect(kind(redis)).toEqual(['ioredis', false]);
+    expect(kind({ ...redis, isCluster: true, ssubscribe() {}, spublish() {} })).toEqual(['ioredis', true]);
+    expect(kind(nodeRedis)).toEqual(['node-redis', false]);
+    expect(kind({ ...nodeRedis, masters: [] })).toEqual(['node-redis', true]);
+    // An ioredis Cluster too old for sharded pub/sub, or half of a node-redis shape, is no client.
+    for (const client of [{ ...redis, isCluster: true }, { ...nodeRedis, isReady: undefined }, { ...nodeRedis, isOpen: undefined }, { ...nodeRedis, evalSha: undefined }]) {
+      expect(() => resolveRedisStoreOptions({ redis: client as never, encryptionKeys: [K1] })).toThrow(expect.objectContaining({ option: 'redis' }));
     }
   });
 
@@ -218,5 +236,29 @@ describe('the lease command', () => {
     await acquireLease(a.commands, 'name', 1000, 5_000);
     await acquireLease(a.commands, 'name', 1000, 5_000);
     expect(a.calls[0]!.args[0]).not.toBe(a.calls[1]!.args[0]);
+  });
+});
+
+describe('what another process of this version reads', () => {
+  // Known answers: every process derives the same key id, names and cipher key from the same key (HKDF with fixed
+  // labels), so a fleet shares entries; a change to the derivation would strand every stored value.
+  const KEY = Buffer.alloc(32, 7);
+
+  it('the same key gives the same name and key id, and opens a value sealed elsewhere', () => {
+    const ring = new Keyring([KEY]);
+    expect(ring.hashes('cache-key')).toEqual(['ZpYAdRhe4W0tGXI7iovrCQ']);
+    expect(ring.seal('cache-key', 'x').split('.').slice(0, 2)).toEqual(['2', '1eb092e5']);
+    expect(ring.open('cache-key', '2.1eb092e5.s6WE7ERysqAxmvjNXVEkauNu7WAQLDzx19Zx1ZUxtwNxutQYJfDYut0CmQ')).toBe('known plaintext');
+  });
+
+  it('a refusal is an UnusableValueError', () => {
+    let error: unknown;
+    try {
+      new Keyring([KEY]).open('cache-key', 'plain');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('UnusableValueError');
   });
 });
