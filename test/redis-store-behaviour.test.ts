@@ -23,6 +23,9 @@ interface Fake {
   /** Delivers a message on the subscriber connection. */
   publish: (channel: string) => void;
   channels: string[];
+  /** Subscriber connections made, and UNSUBSCRIBEs sent. */
+  connections: { status: string }[];
+  unsubscribes: string[];
 }
 
 function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
@@ -34,27 +37,36 @@ function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
     subscribe: init.subscribe ?? (async () => 1),
     publish: (channel) => onMessage?.(channel),
     channels: [],
+    connections: [],
+    unsubscribes: [],
   };
-  const connection = {
-    status: 'wait',
-    on(event: string, listener: (channel: string) => void) {
-      if (event === 'message') onMessage = listener;
-    },
-    once(event: string, listener: () => void) {
-      if (event === 'end') onEnd = listener;
-    },
-    connect: async () => {
-      connection.status = 'ready';
-    },
-    subscribe: (channel: string) => {
-      fake.channels.push(channel);
-      return fake.subscribe();
-    },
-    unsubscribe: async () => 1,
-    disconnect() {
-      connection.status = 'end';
-      onEnd?.();
-    },
+  const makeConnection = () => {
+    const connection = {
+      status: 'wait',
+      on(event: string, listener: (channel: string) => void) {
+        if (event === 'message') onMessage = listener;
+      },
+      once(event: string, listener: () => void) {
+        if (event === 'end') onEnd = listener;
+      },
+      connect: async () => {
+        connection.status = 'ready';
+      },
+      subscribe: (channel: string) => {
+        fake.channels.push(channel);
+        return fake.subscribe();
+      },
+      unsubscribe: async (channel: string) => {
+        fake.unsubscribes.push(channel);
+        return 1;
+      },
+      disconnect() {
+        connection.status = 'end';
+        onEnd?.();
+      },
+    };
+    fake.connections.push(connection);
+    return connection;
   };
   const answer = async (sha: string, _n: number, name: string) => {
     if (sha === READ.sha || sha === READ.source) {
@@ -63,7 +75,7 @@ function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
     }
     return 1;
   };
-  const redis = { status: 'ready', isCluster: false, connect: async () => {}, duplicate: () => connection, evalsha: answer, eval: answer };
+  const redis = { status: 'ready', isCluster: false, connect: async () => {}, duplicate: makeConnection, evalsha: answer, eval: answer };
   return { redis, fake };
 }
 
@@ -212,5 +224,71 @@ describe('waitForToken', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
     await expect(s.waitForToken('k', 100)).rejects.toThrow('RedisTokenStore is closed.');
     await expect(s.get('k')).rejects.toThrow('RedisTokenStore is closed.');
+  });
+});
+
+describe('the pub/sub connection and its subscriptions', () => {
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('each announcement costs one read; an announcement on a channel no one waits on, or twice in a row, is harmless', async () => {
+    let stored: string | null = null;
+    const { store: s, fake } = store({ read: () => stored });
+    const waiting = s.waitForToken('k', 2_000);
+    await tick();
+    expect(fake.reads).toHaveLength(1);
+    fake.publish('some-other-channel');
+    fake.publish(fake.channels[0]!); // nothing stored yet: read, and wait again
+    await tick();
+    expect(fake.reads).toHaveLength(2);
+    stored = value(K1, 'k', 1);
+    fake.publish(fake.channels[0]!);
+    fake.publish(fake.channels[0]!);
+    expect(await waiting).toEqual(TOKEN);
+    expect(fake.reads).toHaveLength(3);
+    await s.close();
+  });
+
+  it('waiters on one key share one subscription, dropped when the last is done', async () => {
+    const { store: s, fake } = store();
+    const a = s.waitForToken('k', 100);
+    const b = s.waitForToken('k', 200);
+    await a;
+    await tick();
+    expect(fake.channels).toHaveLength(1);
+    expect(fake.unsubscribes).toEqual([]);
+    await b;
+    await tick();
+    expect(fake.unsubscribes).toEqual(fake.channels);
+    // A later waiter subscribes again, on the same connection.
+    await s.waitForToken('k', 50);
+    await tick();
+    expect(fake.channels).toHaveLength(2);
+    expect(fake.connections).toHaveLength(1);
+    await s.close();
+  });
+
+  it('a failed subscription is forgotten: the next waiter subscribes again', async () => {
+    let fail = true;
+    const { store: s, fake } = store({ subscribe: () => (fail ? Promise.reject(new Error('not now')) : Promise.resolve(1)) });
+    await expect(s.waitForToken('k', 50)).rejects.toThrow('subscribing to the pub/sub channel failed');
+    fail = false;
+    await expect(s.waitForToken('k', 50)).resolves.toBeUndefined();
+    expect(fake.channels).toHaveLength(2);
+    await s.close();
+  });
+
+  it('a connection whose client gave up is replaced by the next waiter, once no subscription is left on it', async () => {
+    const { store: s, fake } = store();
+    await s.waitForToken('k', 30);
+    await tick();
+    expect(fake.connections).toHaveLength(1);
+    await s.waitForToken('k', 30);
+    await tick();
+    expect(fake.connections).toHaveLength(1);
+    fake.connections[0]!.status = 'end';
+    await s.waitForToken('k', 30);
+    await tick();
+    expect(fake.connections).toHaveLength(2);
+    await s.close();
   });
 });
