@@ -24,13 +24,14 @@ interface Fake {
   publish: (channel: string) => void;
   channels: string[];
   /** Subscriber connections made, and UNSUBSCRIBEs sent. */
-  connections: { status: string }[];
+  connections: { status: string; closed: boolean }[];
   unsubscribes: string[];
 }
 
-function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
+type Kind = 'ioredis' | 'node-redis';
+
+function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, kind: Kind = 'ioredis') {
   let onMessage: ((channel: string) => void) | undefined;
-  let onEnd: (() => void) | undefined;
   const fake: Fake = {
     read: init.read ?? (() => null),
     reads: [],
@@ -40,9 +41,12 @@ function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
     connections: [],
     unsubscribes: [],
   };
-  const makeConnection = () => {
+  // ioredis: a status, 'end' announced after a disconnect (later, as a socket closes), message events.
+  const ioConnection = () => {
+    let onEnd: (() => void) | undefined;
     const connection = {
       status: 'wait',
+      closed: false,
       on(event: string, listener: (channel: string) => void) {
         if (event === 'message') onMessage = listener;
       },
@@ -61,29 +65,68 @@ function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) {
         return 1;
       },
       disconnect() {
+        if (connection.status === 'end') return; // an ended connection says nothing more
         connection.status = 'end';
-        onEnd?.();
+        setTimeout(() => {
+          connection.closed = true;
+          onEnd?.();
+        }, 20);
       },
     };
     fake.connections.push(connection);
     return connection;
   };
-  const answer = async (sha: string, _n: number, name: string) => {
+  // node-redis: isOpen, a listener per subscription, destroy().
+  const nodeConnection = () => {
+    const connection = {
+      isOpen: false,
+      closed: false,
+      get status() {
+        return connection.isOpen ? 'ready' : 'end';
+      },
+      set status(value: string) {
+        connection.isOpen = value !== 'end';
+      },
+      on() {},
+      connect: async () => {
+        connection.isOpen = true;
+      },
+      subscribe: (channel: string, listener: (message: string, channel: string) => void) => {
+        fake.channels.push(channel);
+        onMessage = (c) => listener('', c);
+        return fake.subscribe();
+      },
+      unsubscribe: async (channel: string) => {
+        fake.unsubscribes.push(channel);
+      },
+      destroy() {
+        connection.isOpen = false;
+        connection.closed = true;
+      },
+    };
+    fake.connections.push(connection);
+    return connection;
+  };
+  const answer = async (sha: string, name: string) => {
     if (sha === READ.sha || sha === READ.source) {
       fake.reads.push(name);
       return fake.read(name);
     }
     return 1;
   };
-  const redis = { status: 'ready', isCluster: false, connect: async () => {}, duplicate: makeConnection, evalsha: answer, eval: answer };
+  const redis =
+    kind === 'ioredis'
+      ? { status: 'ready', isCluster: false, connect: async () => {}, duplicate: ioConnection, evalsha: (sha: string, _n: number, name: string) => answer(sha, name), eval: (sha: string, _n: number, name: string) => answer(sha, name) }
+      : { isOpen: true, isReady: true, connect: async () => {}, duplicate: nodeConnection, evalSha: (sha: string, o: { keys: string[] }) => answer(sha, o.keys[0]!), eval: (sha: string, o: { keys: string[] }) => answer(sha, o.keys[0]!) };
   return { redis, fake };
 }
 
-function store(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1]) {
-  const { redis, fake } = fakeRedis(init);
+function storeOf(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1], kind: Kind = 'ioredis') {
+  const { redis, fake } = fakeRedis(init, kind);
   return { store: new RedisTokenStore({ redis: redis as never, encryptionKeys }), fake };
 }
 
+const store = (init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1]) => storeOf(init, encryptionKeys);
 const sealed = (key: Buffer, cacheKey: string, plaintext: string) => new Keyring([key]).seal(cacheKey, plaintext);
 const value = (key: Buffer, cacheKey: string, issuedAt: number, token: StoredToken = TOKEN) => sealed(key, cacheKey, JSON.stringify({ issuedAt, token }));
 const failure = (promise: Promise<unknown>) => promise.then(() => expect.unreachable('expected a rejection'), (e: unknown) => e as Error);
@@ -227,7 +270,8 @@ describe('waitForToken', () => {
   });
 });
 
-describe('the pub/sub connection and its subscriptions', () => {
+describe.each(['ioredis', 'node-redis'] as const)('the pub/sub connection and its subscriptions (%s)', (kind) => {
+  const store = (init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}) => storeOf(init, [K1], kind);
   const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
 
   it('each announcement costs one read; an announcement on a channel no one waits on, or twice in a row, is harmless', async () => {
@@ -289,6 +333,17 @@ describe('the pub/sub connection and its subscriptions', () => {
     await s.waitForToken('k', 30);
     await tick();
     expect(fake.connections).toHaveLength(2);
+    // close() resolves once the connection it made is closed, at once when it had ended already.
     await s.close();
+    expect(fake.connections[1]!.closed).toBe(true);
+  });
+
+  it('close() of a store whose connection had ended resolves at once', async () => {
+    const { store: s, fake } = store();
+    await s.waitForToken('k', 30);
+    fake.connections[0]!.status = 'end';
+    const started = performance.now();
+    await s.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
