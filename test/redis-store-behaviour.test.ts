@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StoredToken } from 'm2m-token';
 import { RedisTokenStore } from 'm2m-token/redis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Keyring } from '../src/redis/keyring.js';
 import { READ } from '../src/redis/scripts.js';
 
@@ -235,6 +235,34 @@ describe('waitForToken', () => {
     expect(took).toBeLessThan(1_500);
     expect(fake.reads.length).toBeGreaterThanOrEqual(1);
     await s.close();
+  });
+
+  it('a subscription still unconfirmed 5 s after it was asked for is reported; before that, not', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { store: s } = store({ subscribe: () => new Promise(() => {}) });
+      const settle = (p: Promise<unknown>) => p.then((v) => ({ v }), (e: unknown) => ({ e: (e as Error).message }));
+      // A long waiter keeps the subscription (and when it was asked for) alive for the others.
+      const long = settle(s.waitForToken('k', 5_400));
+      const early = s.waitForToken('k', 4_900).then(
+        (v) => ({ v }),
+        (e: unknown) => ({ e }),
+      );
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(await early).toEqual({ v: undefined });
+      // The same unconfirmed subscription, now older than 5 s.
+      const late = s.waitForToken('k', 200).then(
+        (v) => ({ v }),
+        (e: unknown) => ({ e: (e as Error).message }),
+      );
+      await vi.advanceTimersByTimeAsync(300);
+      const reported = { e: 'RedisTokenStore: subscribing to the pub/sub channel was not confirmed in time, so the wait polled instead.' };
+      expect(await late).toEqual(reported);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(await long).toEqual(reported);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an unusable value does not end the wait; a Redis failure does', async () => {
