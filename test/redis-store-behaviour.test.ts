@@ -7,7 +7,7 @@ import type { StoredToken } from 'm2m-token';
 import { RedisTokenStore } from 'm2m-token/redis';
 import { describe, expect, it, vi } from 'vitest';
 import { Keyring } from '../src/redis/keyring.js';
-import { READ } from '../src/redis/scripts.js';
+import { READ, WRITE } from '../src/redis/scripts.js';
 
 const K1 = randomBytes(32);
 const K2 = randomBytes(32);
@@ -26,6 +26,8 @@ interface Fake {
   /** Subscriber connections made, and UNSUBSCRIBEs sent. */
   connections: { status: string; closed: boolean }[];
   unsubscribes: string[];
+  /** WRITEs sent: the name and [value, px, channel]. */
+  writes: { name: string; args: string[] }[];
 }
 
 type Kind = 'ioredis' | 'node-redis';
@@ -40,6 +42,7 @@ function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, kind: K
     channels: [],
     connections: [],
     unsubscribes: [],
+    writes: [],
   };
   // ioredis: a status, 'end' announced after a disconnect (later, as a socket closes), message events.
   const ioConnection = () => {
@@ -107,23 +110,24 @@ function fakeRedis(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, kind: K
     fake.connections.push(connection);
     return connection;
   };
-  const answer = async (sha: string, name: string) => {
+  const answer = async (sha: string, name: string, args: string[] = []) => {
     if (sha === READ.sha || sha === READ.source) {
       fake.reads.push(name);
       return fake.read(name);
     }
+    if (sha === WRITE.sha || sha === WRITE.source) fake.writes.push({ name, args });
     return 1;
   };
   const redis =
     kind === 'ioredis'
-      ? { status: 'ready', isCluster: false, connect: async () => {}, duplicate: ioConnection, evalsha: (sha: string, _n: number, name: string) => answer(sha, name), eval: (sha: string, _n: number, name: string) => answer(sha, name) }
+      ? { status: 'ready', isCluster: false, connect: async () => {}, duplicate: ioConnection, evalsha: (sha: string, _n: number, name: string, ...args: string[]) => answer(sha, name, args), eval: (sha: string, _n: number, name: string, ...args: string[]) => answer(sha, name, args) }
       : { isOpen: true, isReady: true, connect: async () => {}, duplicate: nodeConnection, evalSha: (sha: string, o: { keys: string[] }) => answer(sha, o.keys[0]!), eval: (sha: string, o: { keys: string[] }) => answer(sha, o.keys[0]!) };
   return { redis, fake };
 }
 
-function storeOf(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1], kind: Kind = 'ioredis') {
+function storeOf(init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1], kind: Kind = 'ioredis', prefix?: string) {
   const { redis, fake } = fakeRedis(init, kind);
-  return { store: new RedisTokenStore({ redis: redis as never, encryptionKeys }), fake };
+  return { store: new RedisTokenStore({ redis: redis as never, encryptionKeys, prefix }), fake };
 }
 
 const store = (init: Partial<Pick<Fake, 'read' | 'subscribe'>> = {}, encryptionKeys: Buffer[] = [K1]) => storeOf(init, encryptionKeys);
@@ -188,6 +192,57 @@ describe('get: what a stored value must be', () => {
     expect(await s.get('k')).toEqual(TOKEN);
     const { store: bad } = store({ read: () => 'garbage' }, [K2, K1]);
     await expect(bad.get('k')).rejects.toThrow('is not an envelope');
+  });
+});
+
+describe('set and blocks, as written', () => {
+  it('a value older than the one this process wrote is not read back', async () => {
+    let stored: string | null = null;
+    const { store: s } = store({ read: () => stored });
+    await s.set('k', TOKEN, 60_000);
+    stored = value(K1, 'k', Date.now() - 60_000, { ...TOKEN, accessToken: 'older' });
+    expect(await s.get('k')).toBeUndefined();
+  });
+
+  it('a block is sealed under <prefix>{hash}:block until its end, announced on <name>:set; a block already over is not written', async () => {
+    const { store: s, fake } = storeOf({}, [K1], 'ioredis', 'app:token:');
+    const until = Date.now() + 5_000;
+    await s.setBlock('scope', until);
+    expect(fake.writes).toHaveLength(1);
+    const [{ name, args }] = fake.writes as [{ name: string; args: string[] }];
+    expect(name).toMatch(/^app:token:\{[A-Za-z0-9_-]{22}\}:block$/);
+    expect(Number(args[1])).toBeGreaterThan(4_500);
+    expect(Number(args[1])).toBeLessThanOrEqual(5_000);
+    expect(args[2]).toBe(`${name}:set`);
+    await s.setBlock('scope', Date.now() - 1_000);
+    expect(fake.writes).toHaveLength(1);
+  });
+
+  it('getBlock: the end of a block still running; none for one over, or for a value that is not a number', async () => {
+    let stored: string | null = null;
+    let blockName = '';
+    const { store: s } = store({ read: (name) => (name === blockName ? stored : null) });
+    const { store: writer, fake } = store();
+    const until = Date.now() + 60_000;
+    await writer.setBlock('scope', until);
+    blockName = fake.writes[0]!.name;
+    stored = fake.writes[0]!.args[0]!;
+    expect(await s.getBlock('scope')).toBe(until);
+    await writer.setBlock('other', Date.now() + 60_000);
+    expect(await s.getBlock('other')).toBeUndefined();
+    // A sealed block that ended (Redis has not dropped it yet) or says no time at all.
+    const { store: w2, fake: f2 } = store({ read: () => stored });
+    await w2.setBlock('scope', Date.now() + 60_000);
+    for (const [plaintext, what] of [[String(Date.now() - 1_000), 'over'], ['soon', 'not a number']] as const) {
+      const sealedBlock = new Keyring([K1]).seal(`quota-block\u0000scope`, plaintext);
+      stored = sealedBlock;
+      blockName = f2.writes[0]!.name;
+      expect(await s.getBlock('scope'), what).toBeUndefined();
+    }
+    // The same hand-sealed value with an end still ahead is a block: the two above were refused for what they say.
+    const ahead = Date.now() + 30_000;
+    stored = new Keyring([K1]).seal(`quota-block\u0000scope`, String(ahead));
+    expect(await s.getBlock('scope')).toBe(ahead);
   });
 });
 
