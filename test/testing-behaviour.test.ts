@@ -143,6 +143,8 @@ describe('Auth0 rules, in order, with their status, error and description', () =
     expect(decodeJwt(r.body.access_token as string)).not.toHaveProperty('org_id');
     const named = await post(auth.url, form({ ...good, organization: 'acme' }));
     expect(decodeJwt(named.body.access_token as string)).toMatchObject({ org_id: 'org_1' });
+    const byId = await post(auth.url, form({ ...good, organization: 'org_2' }));
+    expect(decodeJwt(byId.body.access_token as string)).toMatchObject({ org_id: 'org_2' });
   });
 });
 
@@ -176,6 +178,8 @@ describe('scripted replies', () => {
     auth.replyNext({ kind: 'network-error' });
     await expect(fetch(auth.url, { method: 'POST', body: form(good) })).rejects.toThrow(TypeError);
     expect(auth.calls[0]!.status).toBe(0);
+    // Failed by the endpoint itself, not for want of a handler.
+    expect(network.unhandledRequests).toEqual([]);
   });
 
   it('refuses a reply of no known kind, naming the kinds; a negative delay; a lifetime that is not > 0', () => {
@@ -271,6 +275,38 @@ describe('what the endpoint serves and where', () => {
     expect((await post(auth.url, form(good))).status).toBe(200);
   });
 
+  it('a used-up quota answers 429 naming the header of the bucket that refused it; the organization quota counts per organization id', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 10, 0));
+    const auth = endpoint({ clock, organizations: [{ id: 'org_1', name: 'acme' }], quotas: { client: { perHour: 3 }, organization: { perDay: 1 } } } as Partial<Options>);
+    expect((await post(auth.url, form({ ...good, organization: 'org_1' }))).status).toBe(200);
+    const byName = await post(auth.url, form({ ...good, organization: 'acme' }));
+    expect({ status: byName.status, body: byName.body }).toEqual({ status: 429, body: { error: 'too_many_requests', error_description: 'Token quota exceeded; see the Auth0-Organization-Quota-Limit header' } });
+    expect(byName.headers.get('auth0-organization-quota-limit')).toBe('b=per_day;q=1;r=0;t=50400');
+    expect(auth.calls.at(-1)).toMatchObject({ status: 429, error: 'too_many_requests' });
+    expect((await post(auth.url, form(good))).status).toBe(200);
+    expect((await post(auth.url, form(good))).status).toBe(200);
+    const client = await post(auth.url, form(good));
+    expect(client.body).toEqual({ error: 'too_many_requests', error_description: 'Token quota exceeded; see the Auth0-Client-Quota-Limit header' });
+    expect(client.headers.get('auth0-client-quota-limit')).toBe('b=per_hour;q=3;r=0;t=3600');
+    expect(client.headers.get('auth0-organization-quota-limit')).toBeNull();
+  });
+
+  it('a quota in monitoring mode (enforce: false) issues tokens and shows 0 remaining', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 10, 0));
+    const auth = endpoint({ clock, quotas: { client: { perDay: 1, enforce: false } } } as Partial<Options>);
+    await post(auth.url, form(good));
+    const over = await post(auth.url, form(good));
+    expect(over.status).toBe(200);
+    expect(over.headers.get('auth0-client-quota-limit')).toBe('b=per_day;q=1;r=0;t=50400');
+  });
+
+  it('refuses a quota bucket that is not a whole number ≥ 1, naming it', () => {
+    const make = (quotas: object) => () => mockTokenEndpoint({ domain: 'tenant.example.com', clientId: CLIENT_ID, clientSecret: SECRET, quotas } as Options);
+    expect(make({ client: { perDay: 0 } })).toThrow(new RangeError('mockTokenEndpoint: quotas.client.perDay must be a whole number ≥ 1, got 0.'));
+    expect(make({ organization: { perHour: 1.5 } })).toThrow(new RangeError('mockTokenEndpoint: quotas.organization.perHour must be a whole number ≥ 1, got 1.5.'));
+    expect(make({ organization: {} })).toThrow(new TypeError('mockTokenEndpoint: quotas.organization needs perHour, perDay or both.'));
+  });
+
   it('TokenClient gets the same answers through undici', async () => {
     const auth = endpoint({ audiences: ['https://api'] });
     const client = new TokenClient({ domain: 'tenant.example.com', clientId: CLIENT_ID, clientSecret: SECRET, audience: 'https://api' });
@@ -338,6 +374,14 @@ describe('FakeTokenSource edges', () => {
     for (const other of [{ scope: 'a' }, { scope: 'a b', resource: 'https://s' }, { scope: 'a b', resource: 'https://r', extraParams: { x: '3', y: '1' } }, { organization: 'o', scope: 'a b', resource: 'https://r', extraParams: { x: '2', y: '1' } }, {}]) {
       expect(await source.getToken(other), JSON.stringify(other)).not.toBe(a);
     }
+    // A resource or a scope given is not the same as none; two scopes are not the same either.
+    const noResource = await source.getToken({ scope: 'a b', extraParams: { x: '2', y: '1' } });
+    expect(noResource).not.toBe(a);
+    expect(await source.getToken({ scope: 'x' })).not.toBe(await source.getToken({ scope: 'y' }));
+    // Extra parameters in any order.
+    const three = await source.getToken({ extraParams: { c: '3', a: '1', b: '2' } });
+    expect(await source.getToken({ extraParams: { b: '2', c: '3', a: '1' } })).toBe(three);
+    expect(await source.getToken({ extraParams: { a: '1', b: '2', c: '3' } })).toBe(three);
     const plain = await source.getToken({ audience: 'x' });
     expect(plain.scope).toBeUndefined();
     expect(plain.raw).not.toHaveProperty('scope');
