@@ -325,6 +325,20 @@ describe('choosing a method', () => {
     expect(configError(() => chooseMethod(secret, [])).message).toContain('the server supports no method but');
     expect(configError(() => chooseMethod(secret, ['private_key_jwt', 'tls_client_auth'])).message).toContain('the server supports private_key_jwt, tls_client_auth but');
   });
+
+  it("the server's list in a refusal: plain names only, ten at most, the rest counted", () => {
+    const said = (supported: unknown[]) => {
+      const m = configError(() => chooseMethod(tls, supported as string[])).message;
+      return m.slice(m.indexOf('the server supports ') + 'the server supports '.length, m.indexOf(' but the credentials'));
+    };
+    const names = Array.from({ length: 12 }, (_, i) => `m${i}`);
+    expect(said(names.slice(0, 10))).toBe(names.slice(0, 10).join(', '));
+    expect(said(names.slice(0, 11))).toBe(`${names.slice(0, 10).join(', ')}, 1 other`);
+    expect(said(names)).toBe(`${names.slice(0, 10).join(', ')}, 2 others`);
+    // Anything but a plain name (not a string, spaces or markup, over 60 characters) is only counted.
+    expect(said(['private_key_jwt', 5, 'a b', '<script>', 'x'.repeat(61), 'y'.repeat(60), 'urn:x.y-z_1'])).toBe(`private_key_jwt, ${'y'.repeat(60)}, urn:x.y-z_1, 4 others`);
+    expect(said([' private_key_jwt', 'private_key_jwt '])).toBe('2 others');
+  });
 });
 
 describe('an explicit clientAuthentication must have what it needs', () => {

@@ -133,6 +133,18 @@ describe('bodies that are not a JSON object', () => {
     expect(fails(res(200, 'plain', {})).message).toContain('with no content type, not JSON');
   });
 
+  it('shows a content type only when it looks like one, without its parameters and scrubbed', () => {
+    const shown = (contentType: string) => {
+      const m = fails(res(200, 'plain', { 'content-type': contentType })).message;
+      return m.slice(m.indexOf(' with ') + ' with '.length, m.indexOf(', not JSON'));
+    };
+    expect(shown('text/html; charset=utf-8')).toBe('text/html');
+    expect(shown('application/vnd.ms-excel.x; q=1')).toBe('application/vnd.ms-excel.x');
+    for (const odd of ['text/html junk', 'junk text/html', 'text', `x/${SECRET}`.replace('/', ' /'), '<b>/x', 'a/b/c']) expect(shown(odd), odd).toBe('an unusual content type');
+    expect(shown(`text/${SECRET}`)).toBe('text/[REDACTED]');
+    expect(shown('; charset=utf-8')).toBe('no content type');
+  });
+
   it('looks like JSON by content type (any +json) or by its first character', () => {
     expect(fails(res(200, 'oops', { 'content-type': 'application/problem+json' }))).toMatchObject({ code: 'M2M_RESPONSE_MALFORMED_JSON' });
     expect(fails(res(200, '  {"a":', {}))).toMatchObject({ code: 'M2M_RESPONSE_MALFORMED_JSON' });
@@ -280,5 +292,25 @@ describe('errors are TokenResponseErrors with the status', () => {
       expect(e).toBeInstanceOf(TokenResponseError);
       expect((e as TokenResponseError).status).toBe(r.status);
     }
+  });
+});
+
+describe('quota headers on an error', () => {
+  const quotaRes = (status: number, quota: string) =>
+    res(status, JSON.stringify({ error: 'too_many_requests', error_description: 'quota' }), { 'content-type': 'application/json', 'auth0-client-quota-limit': quota });
+
+  it('a 429 with a used-up bucket waits until the latest used-up bucket resets', () => {
+    const e = fails(quotaRes(429, 'b=per_hour;q=10;r=0;t=60,b=per_day;q=50;r=0;t=3600'));
+    expect(e.retryAfter).toBe(3_600_000);
+    expect(e.quota?.buckets).toHaveLength(2);
+    const one = fails(quotaRes(429, 'b=per_hour;q=10;r=0;t=60,b=per_day;q=50;r=3;t=3600'));
+    expect(one.retryAfter).toBe(60_000);
+  });
+
+  it('no used-up bucket, or not a 429: the quota is attached, no wait is derived from it', () => {
+    expect(fails(quotaRes(429, 'b=per_hour;q=10;r=2;t=60')).retryAfter).toBeUndefined();
+    const other = fails(quotaRes(400, 'b=per_hour;q=10;r=0;t=60'));
+    expect(other.retryAfter).toBeUndefined();
+    expect(other.quota?.buckets[0]).toMatchObject({ remaining: 0, limit: 10 });
   });
 });
