@@ -1,0 +1,81 @@
+// The adapters' shared options as a user meets them when one is wrong: each refusal names the option and says
+// what it takes. And what a valid configuration resolves to.
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../src/index.js';
+import { DEFAULT_RENEW_INTERVAL, resolveAdapterOptions } from '../src/adapters/options.js';
+
+function refusal(options: unknown, own: string[] = []): { option: string; message: string } {
+  try {
+    resolveAdapterOptions(options, own);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected a refusal');
+}
+const says = (options: unknown, option: string, text: string) => expect(refusal(options)).toMatchObject({ option, message: expect.stringContaining(text) });
+
+describe('adapter option refusals say what the option takes', () => {
+  it('the options object, unknown names (listing the known ones, own ones included)', () => {
+    for (const options of [null, undefined, 'https://api.example.com', 5]) says(options, 'options', 'must be an object such as { targets: { "https://api.example.com": { audience } } }');
+    expect(refusal({ anyOrigin: {}, retries: 1 }, ['fetch'])).toMatchObject({ option: 'retries', message: expect.stringContaining('unknown option; adapters take targets, anyOrigin, renewOn, renewInterval, clock, fetch') });
+    expect(resolveAdapterOptions({ anyOrigin: {}, fetch: 1 }, ['fetch']).anyOrigin).toEqual({});
+  });
+
+  it('targets: at least one, an object, origins only', () => {
+    says({}, 'targets', 'give at least one origin, or opt in to every origin with anyOrigin');
+    for (const targets of [null, ['https://a.example.com'], 'https://a.example.com']) says({ targets }, 'targets', 'must be an object of origin → token parameters');
+    says({ targets: { 'not a url': {} } }, 'targets', '"not a url" is not an origin; write it as https://host[:port]');
+    says({ targets: { 'ftp://a.example.com': {} } }, 'targets', '"ftp://a.example.com" is not an http(s) origin; write it as https://host[:port]');
+    says({ targets: { 'https://u:p@a.example.com': {} } }, 'targets', 'an origin must not contain user:password@');
+    says({ targets: { 'https://u@a.example.com': {} } }, 'targets', 'an origin must not contain user:password@');
+    for (const key of ['https://a.example.com/v1', 'https://a.example.com/?x', 'https://a.example.com?', 'https://a.example.com#', 'https://a.example.com/#top']) {
+      says({ targets: { [key]: {} } }, 'targets', `${JSON.stringify(key)} is not an origin: drop the path, query and fragment (tokens are chosen per origin)`);
+    }
+    says({ targets: { 'https://a.example.com': {}, 'https://A.EXAMPLE.com:443/': {} } }, 'targets', 'origin https://a.example.com is listed twice');
+  });
+
+  it('a target: an object of known fields with values of the right type', () => {
+    const t = (target: unknown) => ({ targets: { 'https://a.example.com': target } });
+    for (const target of [null, [], 'aud']) says(t(target), 'targets["https://a.example.com"]', "must be an object of token parameters such as { audience }; {} means the source's defaults");
+    says(t({ audiences: 'x' }), 'targets["https://a.example.com"].audiences', 'unknown field; a target takes audience, organization, scope, resource, extraParams');
+    for (const [field, value, expected] of [
+      ['audience', '', 'a non-empty string'],
+      ['organization', 5, 'a non-empty string'],
+      ['scope', 5, 'a string or an array of strings'],
+      ['scope', ['a', 5], 'a string or an array of strings'],
+      ['resource', {}, 'a string or an array of strings'],
+      ['extraParams', 'x', 'an object'],
+      ['extraParams', null, 'an object'],
+      ['extraParams', ['x'], 'an object'],
+    ] as const) {
+      says(t({ [field]: value }), `targets["https://a.example.com"].${field}`, `must be ${expected}`);
+    }
+    says({ anyOrigin: null }, 'anyOrigin', 'must be an object of token parameters');
+    const ok = resolveAdapterOptions(t({ audience: 'a', organization: 'o', scope: ['x', 'y'], resource: 'https://r', extraParams: { k: 'v' }, ...{ audience: undefined } }));
+    expect(ok.targets.get('https://a.example.com')).toEqual({ audience: undefined, organization: 'o', scope: ['x', 'y'], resource: 'https://r', extraParams: { k: 'v' } });
+    expect(resolveAdapterOptions(t({ scope: 'a b', resource: ['https://r'] })).targets.get('https://a.example.com')).toEqual({ scope: 'a b', resource: ['https://r'] });
+  });
+
+  it('renewOn, renewInterval, clock', () => {
+    says({ anyOrigin: {}, renewOn: 'always' }, 'renewOn', "must be 'any-401' or 'invalid_token'");
+    for (const renewInterval of [-1, Number.POSITIVE_INFINITY, '1000']) says({ anyOrigin: {}, renewInterval }, 'renewInterval', 'must be a finite number of milliseconds, 0 or more (default 30000)');
+    for (const clock of [null, {}, 5, { now: 5 }]) says({ anyOrigin: {}, clock }, 'clock', 'must be an object with a now() method returning milliseconds');
+    const config = resolveAdapterOptions({ anyOrigin: {}, renewOn: 'invalid_token', renewInterval: 0 });
+    expect(config).toMatchObject({ renewOn: 'invalid_token', renewInterval: 0 });
+    expect(resolveAdapterOptions({ anyOrigin: {}, renewOn: 'any-401' }).renewOn).toBe('any-401');
+    expect(resolveAdapterOptions({ anyOrigin: {} }).renewInterval).toBe(DEFAULT_RENEW_INTERVAL);
+  });
+
+  it('keeps copies: changing the options afterwards changes nothing', () => {
+    const target = { audience: 'a' };
+    const anyOrigin = { audience: 'b' };
+    const config = resolveAdapterOptions({ targets: { 'https://a.example.com': target }, anyOrigin });
+    target.audience = 'changed';
+    anyOrigin.audience = 'changed';
+    expect(config.targets.get('https://a.example.com')).toEqual({ audience: 'a' });
+    expect(config.anyOrigin).toEqual({ audience: 'b' });
+    expect(Object.isFrozen(config.anyOrigin)).toBe(true);
+    expect(Object.isFrozen(config.targets.get('https://a.example.com'))).toBe(true);
+  });
+});
