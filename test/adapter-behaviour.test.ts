@@ -52,7 +52,7 @@ describe('adapter option refusals say what the option takes', () => {
       says(t({ [field]: value }), `targets["https://a.example.com"].${field}`, `must be ${expected}`);
     }
     says({ anyOrigin: null }, 'anyOrigin', 'must be an object of token parameters');
-    const ok = resolveAdapterOptions(t({ audience: 'a', organization: 'o', scope: ['x', 'y'], resource: 'https://r', extraParams: { k: 'v' }, ...{ audience: undefined } }));
+    const ok = resolveAdapterOptions(t({ audience: undefined, organization: 'o', scope: ['x', 'y'], resource: 'https://r', extraParams: { k: 'v' } }));
     expect(ok.targets.get('https://a.example.com')).toEqual({ audience: undefined, organization: 'o', scope: ['x', 'y'], resource: 'https://r', extraParams: { k: 'v' } });
     expect(resolveAdapterOptions(t({ scope: 'a b', resource: ['https://r'] })).targets.get('https://a.example.com')).toEqual({ scope: 'a b', resource: ['https://r'] });
   });
