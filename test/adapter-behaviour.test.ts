@@ -1,7 +1,8 @@
 // The adapters' shared options as a user meets them when one is wrong: each refusal names the option and says
 // what it takes. And what a valid configuration resolves to.
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../src/index.js';
+import { ConfigurationError, createToken } from '../src/index.js';
+import { AdapterTokens } from '../src/adapters/tokens.js';
 import { DEFAULT_RENEW_INTERVAL, resolveAdapterOptions } from '../src/adapters/options.js';
 
 function refusal(options: unknown, own: string[] = []): { option: string; message: string } {
@@ -77,5 +78,93 @@ describe('adapter option refusals say what the option takes', () => {
     expect(config.anyOrigin).toEqual({ audience: 'b' });
     expect(Object.isFrozen(config.anyOrigin)).toBe(true);
     expect(Object.isFrozen(config.targets.get('https://a.example.com'))).toBe(true);
+  });
+});
+
+describe('AdapterTokens: renewals and discards', () => {
+  const target = { audience: 'a' };
+  function source(options: { failRefresh?: number; failInvalidate?: number; noInvalidate?: boolean } = {}) {
+    const calls: string[] = [];
+    let serial = 0;
+    let failRefresh = options.failRefresh ?? 0;
+    let failInvalidate = options.failInvalidate ?? 0;
+    const s = {
+      getToken: async (o: Record<string, unknown>) => {
+        calls.push(`get ${JSON.stringify(o)}`);
+        if (o.forceRefresh && failRefresh-- > 0) throw new Error('endpoint down');
+        serial += 1;
+        return createToken({ accessToken: `t${serial}`, tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 });
+      },
+      ...(options.noInvalidate
+        ? {}
+        : {
+            invalidate: async (o: Record<string, unknown>) => {
+              calls.push(`invalidate ${JSON.stringify(o)}`);
+              if (failInvalidate-- > 0) throw new Error('store down');
+            },
+          }),
+    };
+    return { s, calls };
+  }
+
+  it('refuses anything but a TokenSource, naming source; lists only the shared options when the adapter has none', () => {
+    for (const bad of [null, undefined, 5, {}, { getToken: 1 }]) {
+      expect(() => new AdapterTokens(bad, { anyOrigin: {} })).toThrow(expect.objectContaining({ option: 'source', message: expect.stringContaining('must be a TokenSource, such as a TokenClient (an object with getToken())') }));
+    }
+    expect(() => new AdapterTokens(source().s, { anyOrigin: {}, x: 1 })).toThrow(expect.objectContaining({ option: 'x', message: expect.stringMatching(/adapters take targets, anyOrigin, renewOn, renewInterval, clock$/) }));
+  });
+
+  it('a renewal asks for the same target with forceRefresh; a failed one is forgotten, so the same token is renewed again', async () => {
+    const { s, calls } = source({ failRefresh: 1 });
+    const tokens = new AdapterTokens(s, { anyOrigin: {}, renewInterval: 0 });
+    const rejected = await tokens.get(target);
+    await expect(tokens.renew(target, rejected)).rejects.toThrow('endpoint down');
+    const renewed = await tokens.renew(target, rejected);
+    expect(renewed?.accessToken).toBe('t2');
+    expect(calls).toEqual(['get {"audience":"a"}', 'invalidate {"audience":"a"}', 'get {"audience":"a","forceRefresh":true}', 'invalidate {"audience":"a"}', 'get {"audience":"a","forceRefresh":true}']);
+    // The same rejected token again: the same renewal, no new request.
+    expect(await tokens.renew(target, rejected)).toBe(renewed);
+    expect(calls).toHaveLength(5);
+  });
+
+  it('a clock that went back does not hold renewals off', async () => {
+    let now = 1_000;
+    const { s } = source();
+    const tokens = new AdapterTokens(s, { anyOrigin: {}, clock: { now: () => now } });
+    const first = await tokens.get(target);
+    expect(tokens.renew(target, first)).toBeDefined();
+    const second = await tokens.get(target);
+    now = 500;
+    expect(tokens.renew(target, second)).toBeDefined();
+    const third = await tokens.get(target);
+    now = 600;
+    expect(tokens.renew(target, third)).toBeUndefined();
+  });
+
+  it('an aborted signal rejects at once with its reason', async () => {
+    const { s } = source();
+    const tokens = new AdapterTokens(s, { anyOrigin: {} });
+    const rejected = await tokens.get(target);
+    const reason = new Error('caller gave up');
+    await expect(tokens.renew(target, rejected, AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
+
+  it('discard drops the token once; not one a renewal already replaced; again after a failed invalidate', async () => {
+    const { s, calls } = source({ failInvalidate: 1 });
+    const tokens = new AdapterTokens(s, { anyOrigin: {}, renewInterval: 0 });
+    const token = await tokens.get(target);
+    calls.length = 0;
+    await tokens.discard(target, token); // fails: store down
+    await tokens.discard(target, token);
+    await tokens.discard(target, token);
+    expect(calls).toEqual(['invalidate {"audience":"a"}', 'invalidate {"audience":"a"}']);
+    const renewedAway = await tokens.get(target);
+    await tokens.renew(target, renewedAway);
+    calls.length = 0;
+    await tokens.discard(target, renewedAway);
+    expect(calls).toEqual([]);
+    const { s: bare } = source({ noInvalidate: true });
+    const plain = new AdapterTokens(bare, { anyOrigin: {} });
+    await expect(plain.discard(target, await plain.get(target))).resolves.toBeUndefined();
   });
 });
