@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, createToken } from '../src/index.js';
 import { AdapterTokens } from '../src/adapters/tokens.js';
+import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, tokenKey } from '../src/adapters/policy.js';
+import { parseChallenges } from '../src/adapters/www-authenticate.js';
+import type { Token } from '../src/index.js';
 import { DEFAULT_RENEW_INTERVAL, resolveAdapterOptions } from '../src/adapters/options.js';
 
 function refusal(options: unknown, own: string[] = []): { option: string; message: string } {
@@ -166,5 +169,61 @@ describe('AdapterTokens: renewals and discards', () => {
     const { s: bare } = source({ noInvalidate: true });
     const plain = new AdapterTokens(bare, { anyOrigin: {} });
     await expect(plain.discard(target, await plain.get(target))).resolves.toBeUndefined();
+  });
+});
+
+describe('policy edges', () => {
+  it('tokenKey: empty scope or resource entries and repeated ones are dropped; a resource string is one resource; extra values kept', () => {
+    expect(tokenKey({ scope: ' a  b ' })).toBe(tokenKey({ scope: ['b', 'a', ''] }));
+    expect(tokenKey({ resource: 'https://r' })).toBe(tokenKey({ resource: ['https://r', ''] }));
+    expect(tokenKey({ resource: 'https://r' })).not.toBe(tokenKey({ resource: [] }));
+    expect(tokenKey({ extraParams: { a: 'x' } })).not.toBe(tokenKey({ extraParams: { a: 'y' } }));
+    expect(tokenKey({ extraParams: { a: ['x', 'y'] } })).not.toBe(tokenKey({ extraParams: { a: ['x'] } }));
+    expect(tokenKey({ extraParams: { a: undefined } as never })).toBe(tokenKey({ extraParams: { a: [] } }));
+    expect(tokenKey({ extraParams: { a: 'x' } })).not.toBe(tokenKey({ extraParams: { b: 'x' } }));
+    expect(JSON.parse(tokenKey({ audience: 'a', scope: 'y x', resource: 'https://r', extraParams: { k: 'v' } }))).toEqual(['a', null, ['x', 'y'], ['https://r'], [['k', ['v']]]]);
+  });
+
+  it('answeredBy and originOf take URL objects and strings alike; an unparsable hop is another origin', () => {
+    expect(answeredBy('https://api.test', [new URL('https://api.test/a')])).toBe(true);
+    expect(answeredBy('https://api.test', [new URL('https://evil.test/')])).toBe(false);
+    expect(answeredBy('https://api.test', ['::'])).toBe(false);
+    expect(originOf(new URL('https://API.test/x'))).toBe('https://api.test');
+    expect(originOf(new URL('file:///x'))).toBeUndefined();
+  });
+
+  it('an access token that cannot go into a header: the message says so, and that nothing was sent', () => {
+    const bad = { accessToken: 'a b', tokenType: 'Bearer', expiresIn: 1, expiresAt: 1, raw: {} } as unknown as Token;
+    expect(() => authorizationFor(bad)).toThrow('The token source returned an access token that cannot be sent in an HTTP header: it is empty, not a string, or contains whitespace, control or non-ASCII characters. The request was not sent.');
+  });
+
+  it('replayable bodies: shared memory too; a File; look-alikes without the methods are not', () => {
+    expect(isReplayableBody(new SharedArrayBuffer(1))).toBe(true);
+    expect(isReplayableBody(new File(['x'], 'x.txt'))).toBe(true);
+    expect(isReplayableBody({ [Symbol.toStringTag]: 'FormData' })).toBe(false);
+    expect(isReplayableBody({ [Symbol.toStringTag]: 'Blob' })).toBe(false);
+    expect(isReplayableBody({ [Symbol.toStringTag]: 'Other', getAll() {}, arrayBuffer() {} })).toBe(false);
+    expect(isReplayableBody({ [Symbol.toStringTag]: 'File', arrayBuffer() {} })).toBe(true);
+  });
+
+  it('asAbortSignal: a signal, or anything with aborted and addEventListener; nothing else', () => {
+    const signal = new AbortController().signal;
+    expect(asAbortSignal(signal)).toBe(signal);
+    const like = { aborted: false, addEventListener() {} };
+    expect(asAbortSignal(like)).toBe(like);
+    for (const value of [null, undefined, 'x', { aborted: false }, { addEventListener() {} }, { aborted: 'no', addEventListener() {} }]) expect(asAbortSignal(value)).toBeUndefined();
+  });
+
+  it('WWW-Authenticate: tabs and commas between challenges; an escape at the very end; an unterminated quote', () => {
+    expect(parseChallenges('\tBearer\terror="invalid_token",,\tBasic realm="r"')).toEqual([
+      { scheme: 'bearer', params: { error: 'invalid_token' } },
+      { scheme: 'basic', params: { realm: 'r' } },
+    ]);
+    expect(parseChallenges('Bearer error="a\\')).toEqual([{ scheme: 'bearer', params: { error: 'a\\' } }]);
+    expect(parseChallenges('Bearer error="abc')).toEqual([{ scheme: 'bearer', params: { error: 'abc' } }]);
+    // "error=" alone is a token68, not a parameter.
+    expect(parseChallenges('Bearer error=')).toEqual([{ scheme: 'bearer', params: {} }]);
+    expect(parseChallenges('Bearer realm="x", error=')).toEqual([{ scheme: 'bearer', params: { realm: 'x', error: '' } }]);
+    expect(parseChallenges('Bearer a=1, b')).toEqual([{ scheme: 'bearer', params: { a: '1' } }, { scheme: 'b', params: {} }]);
   });
 });
