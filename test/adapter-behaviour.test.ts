@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, createToken } from '../src/index.js';
 import { AdapterTokens } from '../src/adapters/tokens.js';
+import { fetchWithTokens } from '../src/fetch/index.js';
 import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, tokenKey } from '../src/adapters/policy.js';
 import { parseChallenges } from '../src/adapters/www-authenticate.js';
 import type { Token } from '../src/index.js';
@@ -225,5 +226,55 @@ describe('policy edges', () => {
     expect(parseChallenges('Bearer error=')).toEqual([{ scheme: 'bearer', params: {} }]);
     expect(parseChallenges('Bearer realm="x", error=')).toEqual([{ scheme: 'bearer', params: { realm: 'x', error: '' } }]);
     expect(parseChallenges('Bearer a=1, b')).toEqual([{ scheme: 'bearer', params: { a: '1' } }, { scheme: 'b', params: {} }]);
+  });
+});
+
+describe('fetchWithTokens around a scripted fetch', () => {
+  function scripted(statuses: number[], extra: Record<string, unknown> = {}) {
+    const seen: { input: unknown; authorization: string | null }[] = [];
+    const base = async (input: unknown, init?: { headers?: Headers }) => {
+      seen.push({ input, authorization: init?.headers ? new Headers(init.headers).get('authorization') : null });
+      return { status: statuses.shift() ?? 200, headers: new Headers(), redirected: false, ...extra };
+    };
+    return { base, seen };
+  }
+  function counting() {
+    let n = 0;
+    const source = { getToken: async () => createToken({ accessToken: `t${++n}`, tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }), invalidate: async () => {} };
+    return { source, count: () => n };
+  }
+
+  it('refuses a fetch option that is not a function, saying what it takes', () => {
+    expect(() => fetchWithTokens(counting().source, { anyOrigin: {}, fetch: 5 as never })).toThrow(expect.objectContaining({ option: 'fetch', message: expect.stringContaining('must be a fetch function (there is no globalThis.fetch here)') }));
+  });
+
+  it('an input that is neither a URL, a string nor a Request passes through untouched', async () => {
+    const { base, seen } = scripted([200, 200]);
+    const { source, count } = counting();
+    const f = fetchWithTokens(source, { anyOrigin: {}, fetch: base as never }) as unknown as (input: unknown) => Promise<unknown>;
+    const odd = { toString: () => 'https://api.example.com/' };
+    await f(odd);
+    await f(null);
+    expect(seen.map((s) => [s.input, s.authorization])).toEqual([[odd, null], [null, null]]);
+    expect(count()).toBe(0);
+  });
+
+  it('a 401 not redirected is renewed whatever response.url says; a response without a body is fine', async () => {
+    const { base, seen } = scripted([401, 200], { url: '' });
+    const { source, count } = counting();
+    const f = fetchWithTokens(source, { anyOrigin: {}, renewInterval: 0, fetch: base as never });
+    await f('https://api.example.com/x');
+    expect(seen.map((s) => s.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+    expect(count()).toBe(2);
+  });
+
+  it('a Request-like input without a body (undefined or null) is replayed after a 401', async () => {
+    for (const body of [undefined, null]) {
+      const { base, seen } = scripted([401, 200]);
+      const { source } = counting();
+      const f = fetchWithTokens(source, { anyOrigin: {}, renewInterval: 0, fetch: base as never }) as unknown as (input: unknown) => Promise<unknown>;
+      await f({ url: 'https://api.example.com/x', headers: new Headers(), body });
+      expect(seen.map((s) => s.authorization), String(body)).toEqual(['Bearer t1', 'Bearer t2']);
+    }
   });
 });
