@@ -262,7 +262,7 @@ describe('fetchWithTokens around a scripted fetch', () => {
   it('a 401 not redirected is renewed whatever response.url says; a response without a body is fine', async () => {
     const { base, seen } = scripted([401, 200], { url: '' });
     const { source, count } = counting();
-    const f = fetchWithTokens(source, { anyOrigin: {}, renewInterval: 0, fetch: base as never });
+    const f = fetchWithTokens(source, { anyOrigin: {}, renewInterval: 0, fetch: base as never }) as unknown as (input: string) => Promise<unknown>;
     await f('https://api.example.com/x');
     expect(seen.map((s) => s.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
     expect(count()).toBe(2);
