@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, createToken } from '../src/index.js';
 import { AdapterTokens } from '../src/adapters/tokens.js';
 import { fetchWithTokens } from '../src/fetch/index.js';
+import { attachTokens } from '../src/axios/index.js';
+import axios from 'axios';
 import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf, tokenKey } from '../src/adapters/policy.js';
 import { parseChallenges } from '../src/adapters/www-authenticate.js';
 import type { Token } from '../src/index.js';
@@ -276,5 +278,18 @@ describe('fetchWithTokens around a scripted fetch', () => {
       await f({ url: 'https://api.example.com/x', headers: new Headers(), body });
       expect(seen.map((s) => s.authorization), String(body)).toEqual(['Bearer t1', 'Bearer t2']);
     }
+  });
+});
+
+describe('attachTokens: what it takes', () => {
+  const source = { getToken: async () => createToken({ accessToken: 't', tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }) };
+  it('refuses anything but an axios instance, saying what it takes', () => {
+    const noUse = { interceptors: { request: {} }, request() {} };
+    const noRequest = { interceptors: { request: { use() {} } } };
+    for (const instance of [null, undefined, {}, { interceptors: {} }, noUse, noRequest]) {
+      expect(() => attachTokens(instance as never, source, { anyOrigin: {} })).toThrow(expect.objectContaining({ option: 'instance', message: expect.stringContaining('must be an axios instance (axios.create() or the default axios)') }));
+    }
+    const detach = attachTokens(axios.create(), source, { anyOrigin: {} });
+    detach();
   });
 });
