@@ -201,7 +201,10 @@ describe('scrubError: the secret cut out of what reaches the caller', () => {
   };
 
   it('from the message and stack of the error and of its TokenClientError causes, five deep', () => {
-    const error = scrubError(chain(7), [SECRET]);
+    const original = chain(7);
+    // A stack already read (formatted with the secret in it) is scrubbed too.
+    expect(original.stack).toContain(SECRET);
+    const error = scrubError(original, [SECRET]);
     const levels: TokenClientError[] = [];
     for (let e: unknown = error; e instanceof TokenClientError; e = e.cause) levels.push(e);
     expect(levels.map((e) => e.message)).toEqual([0, 1, 2, 3, 4].map((i) => `level ${i} saw ${REDACTED}`).concat([`level 5 saw ${SECRET}`, `level 6 saw ${SECRET}`]));
