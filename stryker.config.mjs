@@ -14,13 +14,14 @@ const tests = (filter) =>
 
 /**
  * Each group: the files it mutates and the test files that may kill its mutants. The suites left out of the core
- * group start other processes (package.test.ts, testing-entry.test.ts, redis-fleet.test.ts) or other servers
+ * group start other processes (package.test.ts, testing-entry.test.ts, redis-fleet.test.ts, fault-matrix.test.ts, cli.test.ts:
+ * the command line runs in a child process, where no mutant is active) or other servers
  * (interop-glewlwyd.test.ts) and test the entries, not the core's decisions.
  */
 export const GROUPS = {
   core: {
     mutate: ['src/*.ts', 'src/stores/*.ts', ...NOT_MUTATED],
-    testFiles: tests((f) => !/^(adapter-|redis-|testing-|interop-glewlwyd|package\.)/.test(f)),
+    testFiles: tests((f) => !/^(adapter-|redis-|testing-|interop-glewlwyd|package\.|fault-matrix|cli\.)/.test(f)),
   },
   adapters: {
     mutate: ['src/adapters/**/*.ts', 'src/fetch/**/*.ts', 'src/axios/**/*.ts', 'src/undici/**/*.ts', ...NOT_MUTATED],
@@ -28,18 +29,22 @@ export const GROUPS = {
   },
   redis: {
     mutate: ['src/redis/**/*.ts', ...NOT_MUTATED],
-    testFiles: tests((f) => f.startsWith('redis-') && f !== 'redis-fleet.test.ts'),
+    // redis-fleet and redis-cluster run the store in worker processes, where no mutant is active.
+    testFiles: tests((f) => f.startsWith('redis-') && !['redis-fleet.test.ts', 'redis-cluster.test.ts'].includes(f)),
   },
   testing: {
     mutate: ['src/testing/**/*.ts', ...NOT_MUTATED],
-    testFiles: [...tests((f) => f.startsWith('testing-') && f !== 'testing-entry.test.ts'), 'examples/app-under-test/app.test.ts'],
+    // quota.test.ts drives the mock endpoint's Auth0 quotas (src/testing/quotas.ts) through a TokenClient.
+    testFiles: [...tests((f) => (f.startsWith('testing-') && f !== 'testing-entry.test.ts') || f === 'quota.test.ts'), 'examples/app-under-test/app.test.ts'],
   },
 };
 
 const groupName = process.env.M2M_MUTATE_GROUP;
 const group = groupName === undefined ? undefined : GROUPS[groupName];
 if (groupName !== undefined && group === undefined) throw new Error(`M2M_MUTATE_GROUP=${groupName}: expected one of ${Object.keys(GROUPS).join(', ')}`);
-const out = `.scratch/mutation/${groupName ?? 'all'}`;
+// M2M_MUTATE_PART: a report folder of its own for a run over part of a group (`--mutate` a few files), so that it
+// does not replace the group's report; the table of scripts/mutate.mjs takes the newest report of each file.
+const out = `.scratch/mutation/${groupName ?? 'all'}${process.env.M2M_MUTATE_PART ? `-${process.env.M2M_MUTATE_PART}` : ''}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -13,7 +13,7 @@
 // (message wording) or M (memo performance): the goals (90 % core, 80 % entries) are set on the second.
 // Reports: .scratch/mutation/<group>/index.html (and mutation.json, incremental.json).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { GROUPS } from '../stryker.config.mjs';
 
 const args = process.argv.slice(2);
@@ -93,11 +93,23 @@ function documented() {
 const docs = documented();
 const rows = [];
 const survivors = [];
-for (const name of Object.keys(GROUPS)) {
-  const file = `.scratch/mutation/${name}/mutation.json`;
-  if (!existsSync(file)) continue;
+// Every report folder (a group's, or a part's: see M2M_MUTATE_PART in stryker.config.mjs); each file from the newest
+// report that has it.
+const reports = existsSync('.scratch/mutation')
+  ? readdirSync('.scratch/mutation')
+      .map((dir) => ({ dir, file: `.scratch/mutation/${dir}/mutation.json` }))
+      .filter(({ dir, file }) => existsSync(file) && Object.keys(GROUPS).includes(dir.split('-')[0]))
+      .map((r) => ({ ...r, time: statSync(r.file).mtimeMs }))
+      .sort((a, b) => b.time - a.time)
+  : [];
+const seen = new Set();
+for (const { dir, file, time } of reports) {
+  const name = dir.split('-')[0];
+  const when = new Date(time).toISOString().slice(0, 16).replace('T', ' ');
   const report = JSON.parse(readFileSync(file, 'utf8'));
   for (const [path, { source, mutants }] of Object.entries(report.files)) {
+    if (seen.has(path)) continue;
+    seen.add(path);
     const count = (...statuses) => mutants.filter((m) => statuses.includes(m.status)).length;
     const killed = count('Killed', 'Timeout');
     const live = mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
@@ -112,30 +124,39 @@ for (const name of Object.keys(GROUPS)) {
     const ignored = count('Ignored');
     const score = killed + survived ? (100 * killed) / (killed + survived) : 100;
     const adjusted = killed + survived - excused ? (100 * killed) / (killed + survived - excused) : 100;
-    rows.push({ group: name, path, killed, survived, excused, ignored, score, adjusted });
+    rows.push({ group: name, path, killed, survived, excused, ignored, score, adjusted, when });
   }
 }
 if (flags.has('--survivors')) {
-  console.log('| file | line | mutator | original | replacement | rule | why |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const lines = ['| file | line | mutator | original | replacement | rule | why |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const { path, m, orig, rule } of survivors) {
-    console.log(`| ${path} | ${m.location.start.line} | ${m.mutatorName} | \`${cell(orig)}\` | \`${cell(m.replacement ?? '')}\` | ${rule ?? '?'} | ${m.status === 'NoCoverage' ? 'no test covers it' : ''} |`);
+    lines.push(`| ${path} | ${m.location.start.line} | ${m.mutatorName} | \`${cell(orig)}\` | \`${cell(m.replacement ?? '')}\` | ${rule ?? '?'} | ${m.status === 'NoCoverage' ? 'no test covers it' : ''} |`);
   }
-  process.exit(0);
-}
-if (rows.length) {
-  rows.sort((a, b) => a.path.localeCompare(b.path));
-  const width = Math.max(...rows.map((r) => r.path.length));
-  const pad = (v, n) => String(v).padStart(n);
-  console.log(`\n${'file'.padEnd(width)}  group     score  excl. W/M  killed  survived  W/M  ignored`);
-  for (const r of rows) {
-    console.log(`${r.path.padEnd(width)}  ${r.group.padEnd(8)} ${pad(r.score.toFixed(1), 6)}  ${pad(r.adjusted.toFixed(1), 9)}  ${pad(r.killed, 6)}  ${pad(r.survived, 8)}  ${pad(r.excused, 3)}  ${pad(r.ignored, 7)}`);
+  // One write, and exit once it is flushed: process.exit() right after many console.log calls cuts a piped output short.
+  process.stdout.write(`${lines.join('\n')}\n`, () => process.exit(0));
+} else {
+  if (rows.length) {
+    rows.sort((a, b) => a.path.localeCompare(b.path));
+    const width = Math.max(...rows.map((r) => r.path.length));
+    const pad = (v, n) => String(v).padStart(n);
+    console.log(`\n${'file'.padEnd(width)}  group     score  excl. W/M  killed  survived  W/M  ignored  run (UTC)`);
+    for (const r of rows) {
+      console.log(`${r.path.padEnd(width)}  ${r.group.padEnd(8)} ${pad(r.score.toFixed(1), 6)}  ${pad(r.adjusted.toFixed(1), 9)}  ${pad(r.killed, 6)}  ${pad(r.survived, 8)}  ${pad(r.excused, 3)}  ${pad(r.ignored, 7)}  ${r.when}`);
+    }
+    // One line per group: its files together, the score the entry goals (80 %) are set on.
+    for (const group of [...new Set(rows.map((r) => r.group))].sort()) {
+      const mine = rows.filter((r) => r.group === group);
+      const k = mine.reduce((s, r) => s + r.killed, 0);
+      const sv = mine.reduce((s, r) => s + r.survived, 0);
+      const ex = mine.reduce((s, r) => s + r.excused, 0);
+      console.log(`${`(${group})`.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
+    }
+    const sum = (f) => rows.reduce((s, r) => s + r[f], 0);
+    const k = sum('killed');
+    const sv = sum('survived');
+    const ex = sum('excused');
+    console.log(`${'all'.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
+    console.log('score: killed (or timed out) / (killed + survived + not covered); excl. W/M leaves out the survivors docs/mutation.md lists under rules W and M; run: when the report the row comes from was written.');
   }
-  const sum = (f) => rows.reduce((s, r) => s + r[f], 0);
-  const k = sum('killed');
-  const sv = sum('survived');
-  const ex = sum('excused');
-  console.log(`${'all'.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
-  console.log('score: killed (or timed out) / (killed + survived + not covered); excl. W/M leaves out the survivors docs/mutation.md lists under rules W and M.');
+  process.exit(failed ? 1 : 0);
 }
-process.exit(failed ? 1 : 0);

@@ -50,6 +50,19 @@ describe('AttemptTimer', () => {
     expect(log[2]).toBe(`late@${Math.round(t0 + 300)}`);
   });
 
+  it('after a firing, re-arms for the earliest remaining deadline, whatever order they were added in', () => {
+    const timer = new AttemptTimer();
+    const log: string[] = [];
+    const t0 = performance.now();
+    timer.add(attempt('first', log), t0 + 100);
+    timer.add(attempt('second', log), t0 + 200);
+    timer.add(attempt('third', log), t0 + 300);
+    vi.advanceTimersByTime(200);
+    expect(log).toEqual([`first@${Math.round(t0 + 100)}`, `second@${Math.round(t0 + 200)}`]);
+    vi.advanceTimersByTime(100);
+    expect(log).toHaveLength(3);
+  });
+
   it('aborts every attempt whose deadline has come in one firing', () => {
     const timer = new AttemptTimer();
     const log: string[] = [];

@@ -114,12 +114,20 @@ describe('assertion files', () => {
     const { client } = await setup({ clientSecret: undefined, clientAssertion: { file: missing } });
     const e1 = (await client.getToken().catch((e: unknown) => e)) as ConfigurationError;
     expect(e1.message).toContain(`${missing} could not be read (ENOENT)`);
+    expect(e1.option).toBe('clientAssertion.file');
     const junk = join(dir, 'junk.jwt');
     writeFileSync(junk, ' super-secret-password \n');
     const c2 = (await setup({ clientSecret: undefined, clientAssertion: { file: junk } })).client;
     const e2 = (await c2.getToken().catch((e: unknown) => e)) as ConfigurationError;
     expect(e2.message).toContain(`${junk} does not hold a signed JWT in compact form (21 characters)`);
     expect(e2.message).not.toContain('super-secret');
+    expect(e2.option).toBe('clientAssertion.file');
+    for (const payload of ['null', '5', '"text"']) {
+      const file = join(dir, `payload-${payload.length}.jwt`);
+      writeFileSync(file, `a.${Buffer.from(payload).toString('base64url')}.c`);
+      const c = (await setup({ clientSecret: undefined, clientAssertion: { file } })).client;
+      expect(((await c.getToken().catch((e: unknown) => e)) as Error).message).toContain(`${file} does not hold a signed JWT`);
+    }
     const notJson = join(dir, 'notjson.jwt');
     writeFileSync(notJson, 'aaa.bbb.ccc');
     const c3 = (await setup({ clientSecret: undefined, clientAssertion: { file: notJson } })).client;
@@ -151,6 +159,44 @@ describe('assertion files', () => {
   });
 });
 
+describe('which assertion is sent', () => {
+  it('an assertion file without a numeric exp is sent as it is (the server judges it)', async () => {
+    for (const exp of [null, 'tomorrow']) {
+      const file = join(dir, `exp-${String(exp)}.jwt`);
+      const jwt = unsignedJwt({ exp, aud: 'x' });
+      writeFileSync(file, jwt);
+      const { server, client } = await setup({ clientSecret: undefined, clientAssertion: { file } });
+      await client.getToken();
+      expect(server.requests[0]!.form.get('client_assertion')).toBe(jwt);
+    }
+  });
+
+  it('client_secret_jwt chosen explicitly signs HS256 with the secret, even when a private key is configured too', async () => {
+    const { server, client } = await setup({ clientAssertion: { key: keys.p256 }, clientAuthentication: 'client_secret_jwt' });
+    await client.getToken();
+    expect(decodeProtectedHeader(server.requests[0]!.form.get('client_assertion')!)).toEqual({ alg: 'HS256', typ: 'JWT' });
+  });
+
+  it('Basic chosen explicitly next to an assertion file: the refusal hint is about the secret, not the file', async () => {
+    const file = join(dir, 'unused.jwt');
+    writeFileSync(file, unsignedJwt({ aud: 'x' }));
+    const { server, client } = await setup({ clientAssertion: { file }, clientAuthentication: 'client_secret_basic', retry: false });
+    server.respond((_r, res) => json(res, 401, { error: 'invalid_client' }));
+    const message = ((await client.getToken().catch((e: unknown) => e)) as Error).message;
+    expect(message).toContain('Check clientId, clientSecret and clientAuthentication.');
+    expect(message).not.toContain(file);
+  });
+
+  it('a file whose aud list holds a non-string shows no aud', async () => {
+    const file = join(dir, 'mixed-aud.jwt');
+    writeFileSync(file, unsignedJwt({ aud: ['a', 1], exp: Date.now() / 1000 + 600 }));
+    const { server, client } = await setup({ clientSecret: undefined, clientAssertion: { file }, retry: false });
+    server.respond((_r, res) => json(res, 401, { error: 'invalid_client' }));
+    const message = ((await client.getToken().catch((e: unknown) => e)) as Error).message;
+    expect(message).toContain(`the JWT in ${file}, sent as it is`);
+  });
+});
+
 describe('signing functions', () => {
   it('a function that throws: M2M_UNEXPECTED_ERROR naming the error type and code, with it as the cause', async () => {
     for (const [thrown, what] of [
@@ -159,6 +205,7 @@ describe('signing functions', () => {
       ['a string', '(string)'],
       [null, '(object)'],
       [{ name: '', code: 5 }, '(object)'],
+      [{ name: 5 }, '(object)'],
     ] as const) {
       const { client } = await setup({ clientSecret: undefined, clientAssertion: () => Promise.reject(thrown) });
       const error = (await client.getToken().catch((e: unknown) => e)) as TokenClientError;
@@ -276,6 +323,21 @@ describe('choosing a method', () => {
     expect(e.option).toBe('clientAuthentication');
     expect(e.message).toContain('the server supports private_key_jwt but the credentials given allow only client_secret_basic, client_secret_post, client_secret_jwt');
     expect(configError(() => chooseMethod(secret, [])).message).toContain('the server supports no method but');
+    expect(configError(() => chooseMethod(secret, ['private_key_jwt', 'tls_client_auth'])).message).toContain('the server supports private_key_jwt, tls_client_auth but');
+  });
+
+  it("the server's list in a refusal: plain names only, ten at most, the rest counted", () => {
+    const said = (supported: unknown[]) => {
+      const m = configError(() => chooseMethod(tls, supported as string[])).message;
+      return m.slice(m.indexOf('the server supports ') + 'the server supports '.length, m.indexOf(' but the credentials'));
+    };
+    const names = Array.from({ length: 12 }, (_, i) => `m${i}`);
+    expect(said(names.slice(0, 10))).toBe(names.slice(0, 10).join(', '));
+    expect(said(names.slice(0, 11))).toBe(`${names.slice(0, 10).join(', ')}, 1 other`);
+    expect(said(names)).toBe(`${names.slice(0, 10).join(', ')}, 2 others`);
+    // Anything but a plain name (not a string, spaces or markup, over 60 characters) is only counted.
+    expect(said(['private_key_jwt', 5, 'a b', '<script>', 'x'.repeat(61), 'y'.repeat(60), 'urn:x.y-z_1'])).toBe(`private_key_jwt, ${'y'.repeat(60)}, urn:x.y-z_1, 4 others`);
+    expect(said([' private_key_jwt', 'private_key_jwt '])).toBe('2 others');
   });
 });
 
@@ -307,7 +369,16 @@ describe('an explicit clientAuthentication must have what it needs', () => {
 
   it('client_secret_jwt with a signer or a file, and Basic/post with an audience-only assertion', () => {
     const signer = configError(() => checkMethod('client_secret_jwt', creds({ clientSecret: 's', assertion: { kind: 'sign', sign: () => 'x', audience: 'issuer' } })));
+    expect(signer.option).toBe('clientAssertion');
     expect(signer.message).toContain('a signing function is sent as private_key_jwt');
+    // private_key_jwt takes each of the three sources.
+    for (const assertion of [
+      { kind: 'sign' as const, sign: () => 'x', audience: 'issuer' },
+      { kind: 'file' as const, path: '/x' },
+      { kind: 'key' as const, key: keys.p256, alg: 'ES256', kid: undefined, audience: 'issuer' },
+    ]) {
+      expect(checkMethod('private_key_jwt', creds({ clientSecret: 's', assertion }))).toBe('private_key_jwt');
+    }
     const file = configError(() => checkMethod('client_secret_jwt', creds({ clientSecret: 's', assertion: { kind: 'file', path: '/x' } })));
     expect(file.message).toContain('a file is sent as private_key_jwt');
     for (const method of ['client_secret_basic', 'client_secret_post']) {
@@ -343,7 +414,9 @@ describe('clientAssertion shapes and keys', () => {
   });
 
   it('refuses keys it cannot sign with, naming the type', () => {
-    expect(configError(() => resolveAssertionKey({ key: keys.x })).message).toContain('has an unsupported key type (x25519); use RSA, EC P-256/384/521 or Ed25519');
+    const x = configError(() => resolveAssertionKey({ key: keys.x }));
+    expect(x.option).toBe('clientAssertion.key');
+    expect(x.message).toContain('has an unsupported key type (x25519); use RSA, EC P-256/384/521 or Ed25519');
     expect(configError(() => resolveAssertionKey({ key: keys.k256 })).message).toContain('unsupported key type (ec)');
   });
 
@@ -374,6 +447,9 @@ describe('clientAssertion shapes and keys', () => {
       expect(e.message).toContain(`"${a}" does not fit a ${type} key`);
     }
     expect(configError(() => resolveAssertionKey({ key: keys.rsa, alg: 256 })).message).toContain('must be a string such as RS256');
+    expect(configError(() => resolveAssertionKey({ key: keys.rsa, alg: 256 })).option).toBe('clientAssertion.alg');
+    for (const a of ['xPS256', 'PS256x']) expect(configError(() => resolveAssertionKey({ key: keys.rsa, alg: a })).message).toContain(`"${a}" does not fit a rsa key`);
+    for (const a of ['PS256', 'RS256']) expect(configError(() => resolveAssertionKey({ key: keys.p256, alg: a })).message).toContain(`"${a}" does not fit a ec key`);
   });
 
   it('reads PEM and JWK private keys, takes the JWK kid unless kid is given, refuses public keys and junk', () => {
@@ -387,12 +463,14 @@ describe('clientAssertion shapes and keys', () => {
     expect(configError(() => resolveAssertionKey({ key: keys.p256, kid: 5 })).message).toContain('must be a non-empty string');
     const pub = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     expect(configError(() => resolveAssertionKey({ key: pub })).message).toContain('is a public key; a private key is needed to sign');
+    expect(configError(() => resolveAssertionKey({ key: pub })).option).toBe('clientAssertion.key');
     const junk = configError(() => resolveAssertionKey({ key: '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----' }));
     expect(junk.option).toBe('clientAssertion.key');
     expect(junk.message).toMatch(/could not be read as a private key \(ERR_[A-Z_]+\)/);
     expect(junk.message).not.toContain('nope');
     expect(configError(() => resolveAssertionKey({ key: { kty: 'nope' } })).message).toContain('could not be read as a private key');
     expect(configError(() => resolveAssertionKey({ key: 42 })).message).toContain('must be a PEM string, a private JWK or a KeyObject');
+    expect(configError(() => resolveAssertionKey({ key: 42 })).option).toBe('clientAssertion.key');
     expect(configError(() => resolveAssertionKey({ key: null })).message).toContain('must be a PEM string, a private JWK or a KeyObject');
   });
 
@@ -405,6 +483,9 @@ describe('clientAssertion shapes and keys', () => {
     expect(resolveAssertionKey(undefined)).toBeUndefined();
     const shapes = 'must be { key, kid?, alg?, audience? } (private_key_jwt), { audience } (client_secret_jwt), a function that signs (or { sign, audience? }), or { file }';
     expect(configError(() => resolveAssertionKey('key')).message).toContain(shapes);
+    expect(configError(() => resolveAssertionKey('key')).option).toBe('clientAssertion');
+    expect(configError(() => resolveAssertionKey({}, 's')).option).toBe('clientAssertion');
+    expect(configError(() => resolveAssertionKey({ key: keys.p256, sign })).option).toBe('clientAssertion');
     expect(configError(() => resolveAssertionKey(null)).message).toContain(shapes);
     expect(configError(() => resolveAssertionKey({}, 's')).message).toContain(shapes);
     expect(configError(() => resolveAssertionKey({ key: keys.p256, sign })).message).toContain('give one of key, sign and file, not key and sign');
@@ -425,7 +506,7 @@ describe('clientAssertion shapes and keys', () => {
   });
 
   it('refuses near-miss audience keywords and empty audiences; sends other strings literally', () => {
-    for (const value of ['Issuer', ' issuer', 'token-endpoint', 'TOKEN_ENDPOINT', 'token endpoint', 'tokenendpoint', 'token_endpoint_url']) {
+    for (const value of ['Issuer', ' issuer', 'issuer ', 'token-endpoint', 'TOKEN_ENDPOINT', 'token endpoint', 'tokenendpoint', 'token_endpoint_url']) {
       const e = configError(() => resolveAssertionKey({ sign: () => 'a.b.c', audience: value }));
       expect(e.option).toBe('clientAssertion.audience');
       expect(e.message).toContain(`got ${JSON.stringify(value)}; the keywords are 'issuer' and 'token_endpoint'`);
@@ -433,7 +514,7 @@ describe('clientAssertion shapes and keys', () => {
     for (const value of ['', '  ', 5]) {
       expect(configError(() => resolveAssertionKey({ sign: () => 'a.b.c', audience: value })).message).toContain("must be 'issuer', 'token_endpoint' or the literal audience");
     }
-    for (const value of ['https://issuer.example', 'my-issuer', 'endpoint']) {
+    for (const value of ['https://issuer.example', 'my-issuer', 'endpoint', 'issuer.example.com', 'token_endpoint-v2', 'issuer x']) {
       expect(resolveAssertionKey({ sign: () => 'a.b.c', audience: value })).toMatchObject({ audience: value });
     }
   });
@@ -469,6 +550,7 @@ describe('the aud of an assertion, and the hint when the server refuses it', () 
     expect(onlyEndpoint).toContain('(the token endpoint URL: with tokenEndpoint the client knows no issuer)');
     expect(onlyEndpoint).toContain('give issuer (or domain) instead of tokenEndpoint');
     const hs = hint('client_secret_jwt', creds({ clientSecret: 's' }));
+    expect(hs).toContain(`aud "${issuer}" (the server's issuer identifier, the default)`);
     expect(hs).toContain("set clientAssertion: { audience: 'token_endpoint' } (no key needed for client_secret_jwt).");
     expect(hs).toContain('Otherwise check clientId and clientSecret (the HS256 key).');
     expect(hint('private_key_jwt', withAud('y'.repeat(300)))).toContain(`"${'y'.repeat(200)}"`);

@@ -1,7 +1,8 @@
 // Discovery (RFC 8414 / OpenID Connect Discovery) as a user sees it: which URLs are asked, what metadata is
 // refused and why, what is kept and for how long, what is forgotten. Real HTTP on 127.0.0.1.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { METADATA_TTL, metadataUrls, parseMetadata } from '../src/discovery.js';
+import { Discovery, METADATA_TTL, metadataUrls, parseMetadata } from '../src/discovery.js';
+import type { Transport } from '../src/transport.js';
 import { TokenClient, TokenResponseError, type TokenClientBaseOptions, type ClientCredentialFields } from '../src/index.js';
 import { json, startTokenServer, type ReceivedRequest, type TokenServer } from './helpers/token-server.js';
 
@@ -97,6 +98,7 @@ describe('discovered endpoints are held to the rules of configured ones', () => 
   it('refuses a token_endpoint that is not a URL string, or missing, naming what is wrong', async () => {
     for (const [tokenEndpoint, what] of [
       [42, 'invalid token_endpoint'],
+      [['https://as.example.test/token'], 'invalid token_endpoint'],
       ['not a url', 'invalid token_endpoint'],
       [undefined, 'has no token_endpoint'],
     ] as const) {
@@ -148,6 +150,25 @@ describe('a failed discovery is forgotten, a successful one kept', () => {
     moved = true;
     await expect(c.getToken({ scope: 'c' })).rejects.toMatchObject({ code: 'M2M_HTTP_STATUS', status: 404 });
     await c.getToken({ scope: 'd' });
+    expect(as.gets()).toHaveLength(2);
+  });
+
+  it('fetches the metadata again after a 405 or a network failure at the token endpoint, not after a 400 or 500', async () => {
+    for (const [status, again] of [[405, true], [400, false], [500, false]] as const) {
+      const as = await authorizationServer({ token: (req, res, n) => (n === 1 ? json(res, status, {}) : json(res, 200, { access_token: `t${n}`, token_type: 'Bearer', expires_in: 60 })) });
+      const c = client(as.issuer);
+      await expect(c.getToken({ scope: 'a' })).rejects.toMatchObject({ status });
+      await c.getToken({ scope: 'b' });
+      expect(as.gets()).toHaveLength(again ? 2 : 1);
+    }
+    // A token endpoint nobody listens on: a network error.
+    const closed = await startTokenServer('/token');
+    const deadUrl = closed.url;
+    await closed.close();
+    const as = await authorizationServer({ metadata: (origin) => ({ issuer: origin, token_endpoint: deadUrl }) });
+    const c = client(as.issuer);
+    await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_NETWORK_ERROR' });
+    await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_NETWORK_ERROR' });
     expect(as.gets()).toHaveLength(2);
   });
 
@@ -214,6 +235,29 @@ describe('where the metadata is looked for', () => {
     }
   });
 
+  it('stops at a network failure or an oversized answer at the RFC 8414 location', async () => {
+    const reset = await authorizationServer({
+      wellKnown: (req, res) => {
+        if (req.url.includes('oauth-authorization-server')) throw new Error('drop the connection');
+        json(res, 200, { issuer: reset.issuer, token_endpoint: `${reset.server.origin}/token` });
+      },
+    });
+    expect(await failure(client(reset.issuer).getToken())).toMatchObject({ code: 'M2M_NETWORK_ERROR' });
+    expect(reset.gets()).toEqual(['/.well-known/oauth-authorization-server']);
+    const huge = await authorizationServer({
+      wellKnown: (req, res) => {
+        if (req.url.includes('oauth-authorization-server')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('x'.repeat(1024 * 1024 + 10));
+          return;
+        }
+        json(res, 200, { issuer: huge.issuer, token_endpoint: `${huge.server.origin}/token` });
+      },
+    });
+    expect(await failure(client(huge.issuer).getToken())).toMatchObject({ code: 'M2M_RESPONSE_TOO_LARGE' });
+    expect(huge.gets()).toEqual(['/.well-known/oauth-authorization-server']);
+  });
+
   it('stops at metadata naming another issuer: no second location, no token request', async () => {
     const as = await authorizationServer({ metadata: () => ({ issuer: 'https://evil.example.test', token_endpoint: 'https://evil.example.test/token' }) });
     const error = await failure(client(as.issuer).getToken());
@@ -263,6 +307,15 @@ describe('token_endpoint_auth_methods_supported', () => {
     expect(post.headers.authorization).toBeUndefined();
   });
 
+  it('names only the string entries when none fits the credentials', async () => {
+    const as = await authorizationServer({
+      metadata: (origin) => ({ issuer: origin, token_endpoint: `${origin}/token`, token_endpoint_auth_methods_supported: [42, 'private_key_jwt', {}] }),
+    });
+    const error = await failure(client(as.issuer).getToken());
+    expect(error.code).toBe('M2M_INVALID_OPTION');
+    expect(error.message).toContain('the server supports private_key_jwt but the credentials given allow only');
+  });
+
   it('reads a list that is not an array as unsaid: client_secret_basic (RFC 8414 §2)', async () => {
     const as = await authorizationServer({
       metadata: (origin) => ({ issuer: origin, token_endpoint: `${origin}/token`, token_endpoint_auth_methods_supported: 'client_secret_post' }),
@@ -284,6 +337,31 @@ describe('parseMetadata messages name the URL, the status and what to check', ()
     }
     throw new Error('expected a throw');
   };
+
+  it('a wrong issuer is quoted only when it is a plain http(s) URL of at most 200 characters; otherwise described', () => {
+    const named = (issuer: unknown) => {
+      const message = parse(200, JSON.stringify({ issuer, token_endpoint: 'https://as.example/token' })).message;
+      expect(message).toContain(', not the configured "https://as.example" (a mismatch could mean a spoofed or misconfigured server)');
+      return message.slice(message.indexOf('names issuer ') + 'names issuer '.length, message.indexOf(', not the configured'));
+    };
+    expect(named('https://other.example/')).toBe('"https://other.example/"');
+    expect(named('http://other.example/a?b=c')).toBe('"http://other.example/a?b=c"');
+    const long = `https://other.example/${'a'.repeat(200 - 'https://other.example/'.length)}`;
+    expect(long).toHaveLength(200);
+    expect(named(long)).toBe(JSON.stringify(long));
+    expect(named(`${long}a`)).toBe('(201 characters, not an http(s) URL)');
+    // Not an http(s) URL: a space before it, a character after it that is not printable ASCII, another scheme,
+    // something URL cannot read.
+    expect(named(' https://other.example/')).toBe('(23 characters, not an http(s) URL)');
+    expect(named('https://other.example/\u00e9')).toBe('(23 characters, not an http(s) URL)');
+    expect(named('ftp://other.example/')).toBe('(20 characters, not an http(s) URL)');
+    expect(named('https://[bad')).toBe('(12 characters, not an http(s) URL)');
+    expect(named('attacker\u0007 text')).toBe('(14 characters, not an http(s) URL)');
+    expect(named(null)).toBe('of type null');
+    expect(named(42)).toBe('of type number');
+    expect(named({ a: 1 })).toBe('of type object');
+    expect(parse(200, JSON.stringify({ token_endpoint: 'https://as.example/token' })).message).toContain('names issuer of type undefined, not the configured');
+  });
 
   it('a status other than 200, with its content type or the lack of one', () => {
     const html = parse(503, '<html/>', { 'content-type': 'text/html' });
@@ -318,5 +396,62 @@ describe('parseMetadata messages name the URL, the status and what to check', ()
     const body = JSON.stringify({ issuer: 'https://as.example', token_endpoint: 'http://as.example/t' });
     expect(parseMetadata({ status: 200, headers: {}, body, sentAt: 0 }, url, 'https://as.example', true).tokenEndpoint.href).toBe('http://as.example/t');
     expect(() => parseMetadata({ status: 200, headers: {}, body, sentAt: 0 }, url, 'https://as.example', false)).toThrow(/unusable token_endpoint: Invalid option `token_endpoint`/);
+  });
+});
+
+describe('Discovery, with a transport that answers when told', () => {
+  function pendingTransport() {
+    const calls: { resolve: (body: unknown) => void; reject: (e: Error) => void }[] = [];
+    const transport = {
+      send: (_build: unknown, handle: (r: unknown) => unknown) =>
+        new Promise((resolve, reject) => {
+          calls.push({
+            resolve: (body) => {
+              try {
+                resolve(handle({ status: 200, headers: {}, body: JSON.stringify(body), sentAt: 0 }));
+              } catch (e) {
+                reject(e);
+              }
+            },
+            reject,
+          });
+        }),
+    } as unknown as Transport;
+    return { transport, calls };
+  }
+  const doc = { issuer: 'https://as.example', token_endpoint: 'https://as.example/token' };
+
+  it('a fetch that was replaced (invalidate) and fails late does not drop its replacement', async () => {
+    const { transport, calls } = pendingTransport();
+    const discovery = new Discovery('https://as.example', transport, false, 'ua');
+    const first = discovery.metadata(Infinity);
+    first.catch(() => {});
+    discovery.invalidate();
+    const second = discovery.metadata(Infinity);
+    expect(calls).toHaveLength(2);
+    calls[0]!.reject(new Error('network'));
+    await expect(first).rejects.toThrow('network');
+    calls[1]!.resolve(doc);
+    expect((await second).tokenEndpoint.href).toBe('https://as.example/token');
+    // The replacement is still the shared one: no third fetch.
+    expect((await discovery.metadata(Infinity)).issuer).toBe('https://as.example');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('concurrent callers share the fetch in flight; a failure is forgotten, a success kept', async () => {
+    const { transport, calls } = pendingTransport();
+    const discovery = new Discovery('https://as.example', transport, false, 'ua');
+    const a = discovery.metadata(Infinity);
+    const b = discovery.metadata(Infinity);
+    expect(calls).toHaveLength(1);
+    calls[0]!.reject(new Error('down'));
+    await expect(a).rejects.toThrow('down');
+    await expect(b).rejects.toThrow('down');
+    const c = discovery.metadata(Infinity);
+    expect(calls).toHaveLength(2);
+    calls[1]!.resolve(doc);
+    await c;
+    await discovery.metadata(Infinity);
+    expect(calls).toHaveLength(2);
   });
 });

@@ -2,6 +2,7 @@
 // messages carry (cause included), which failures count as transient, and where redaction starts.
 import { describe, expect, it } from 'vitest';
 import {
+  cleanCopy,
   ConfigurationError,
   ErrorCode,
   isTokenClientError,
@@ -9,6 +10,7 @@ import {
   OAuthError,
   redact,
   REDACTED,
+  scrubError,
   TokenClientError,
   TokenRequestError,
   TokenResponseError,
@@ -131,7 +133,8 @@ describe('toJSON', () => {
   });
 
   it('describes a cause without a code, or one that is not an Error, and leaves out undefined fields', () => {
-    expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: new TypeError('t') }).toJSON().cause).toEqual({ name: 'TypeError', message: 't' });
+    expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: new TypeError('t') }).toJSON().cause).toStrictEqual({ name: 'TypeError', message: 't' });
+    expect(Object.keys(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: new TypeError('t') }).toJSON().cause as object)).toEqual(['name', 'message']);
     expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: 'just text' }).toJSON().cause).toBe('just text');
     expect(new TokenClientError(ErrorCode.UNEXPECTED, 'x', { cause: 42 }).toJSON().cause).toBe('42');
     const e = new TokenResponseError(ErrorCode.HTTP_STATUS, 500, 'm');
@@ -186,5 +189,70 @@ describe('isTransientFailure: what stale-if-error covers', () => {
     expect(isTransientFailure(Object.assign(new Error('x'), { status: 503 }))).toBe(false);
     expect(isTransientFailure(new TokenClientError(ErrorCode.UNEXPECTED, 'x'))).toBe(false);
     expect(isTransientFailure(undefined)).toBe(false);
+  });
+});
+
+describe('scrubError: the secret cut out of what reaches the caller', () => {
+  const SECRET = 'long-client-secret';
+  const chain = (n: number) => {
+    let error: TokenClientError | undefined;
+    for (let i = n - 1; i >= 0; i--) error = new TokenClientError(ErrorCode.UNEXPECTED, `level ${i} saw ${SECRET}`, error === undefined ? {} : { cause: error });
+    return error!;
+  };
+
+  it('from the message and stack of the error and of its TokenClientError causes, five deep', () => {
+    const original = chain(7);
+    // A stack already read (formatted with the secret in it) is scrubbed too.
+    expect(original.stack).toContain(SECRET);
+    const error = scrubError(original, [SECRET]);
+    const levels: TokenClientError[] = [];
+    for (let e: unknown = error; e instanceof TokenClientError; e = e.cause) levels.push(e);
+    expect(levels.map((e) => e.message)).toEqual([0, 1, 2, 3, 4].map((i) => `level ${i} saw ${REDACTED}`).concat([`level 5 saw ${SECRET}`, `level 6 saw ${SECRET}`]));
+    expect(levels[0]!.stack).toContain(`level 0 saw ${REDACTED}`);
+    expect(levels[0]!.stack).not.toContain(SECRET);
+  });
+
+  it('a secret of four characters is cut out; shorter ones and undefined are left to the messages that withheld them', () => {
+    const error = new TokenClientError(ErrorCode.UNEXPECTED, 'abcd and xyz');
+    expect(scrubError(error, ['abcd', 'xyz', undefined]).message).toBe(`${REDACTED} and xyz`);
+    const untouched = new TokenClientError(ErrorCode.UNEXPECTED, 'xyz');
+    expect(scrubError(untouched, ['xyz', undefined])).toBe(untouched);
+    expect(untouched.message).toBe('xyz');
+  });
+
+  it('a cause from outside is replaced by a clean copy without the secret; no cause stays no cause', () => {
+    const outside = Object.assign(new Error(`socket said ${SECRET}`), { code: 'ECONNRESET', request: { body: SECRET } });
+    const error = scrubError(new TokenClientError(ErrorCode.NETWORK_ERROR, 'failed', { cause: outside }), [SECRET]);
+    expect(error.cause).not.toBe(outside);
+    expect(error.cause).toMatchObject({ message: `socket said ${REDACTED}`, code: 'ECONNRESET' });
+    expect(JSON.stringify(error.cause)).not.toContain(SECRET);
+    expect((error.cause as { request?: unknown }).request).toBeUndefined();
+    const bare = scrubError(new TokenClientError(ErrorCode.UNEXPECTED, `x ${SECRET}`), [SECRET]);
+    expect(Object.hasOwn(bare, 'cause')).toBe(false);
+    const stackless = new TokenClientError(ErrorCode.UNEXPECTED, `x ${SECRET}`);
+    stackless.stack = undefined;
+    expect(scrubError(stackless, [SECRET]).stack).toBeUndefined();
+  });
+});
+
+describe('cleanCopy: an outside error, copied field by field', () => {
+  it('primitives: a string redacted, a number or undefined as is, anything else by its type', () => {
+    expect(cleanCopy('has sekrit', ['sekrit'])).toBe(`has ${REDACTED}`);
+    expect(cleanCopy(42)).toBe(42);
+    expect(cleanCopy(undefined)).toBeUndefined();
+    expect(cleanCopy(null)).toBe('object');
+    expect(cleanCopy(true)).toBe('boolean');
+    expect(cleanCopy(10n)).toBe('bigint');
+  });
+
+  it('a system error code is kept as written; other string fields are redacted, numbers kept, objects dropped', () => {
+    const copy = cleanCopy(
+      Object.assign(new Error('m'), { code: 'ERR_SEKRIT_CODE', reason: 'TOKEN_SEKRIT', syscall: 'connect sekrit', port: 443, address: { host: 'sekrit' }, hostname: 5 }),
+      ['SEKRIT', 'sekrit'],
+    ) as Record<string, unknown>;
+    expect(copy).toMatchObject({ code: 'ERR_SEKRIT_CODE', reason: `TOKEN_${REDACTED}`, syscall: `connect ${REDACTED}`, port: 443, hostname: 5 });
+    expect(copy.address).toBeUndefined();
+    const lower = cleanCopy(Object.assign(new Error('m'), { code: 'custom sekrit code' }), ['sekrit']) as Record<string, unknown>;
+    expect(lower.code).toBe(`custom ${REDACTED} code`);
   });
 });

@@ -71,6 +71,14 @@ describe('defaults', () => {
     expect(resolveOptions({ ...BASE, retry: true, staleIfError: true, cache: { max: 5 } } as never)).toMatchObject({ transport: { retry: { retries: 3 } }, staleIfError: { minRemaining: undefined }, cache: { max: 5, store: undefined } });
   });
 
+  it('the edges of each range are accepted', () => {
+    const o = resolveOptions({ ...BASE, cache: { max: 1 }, retry: { retries: 20 }, timeout: 2_147_483_647, staleIfError: {} } as TokenClientOptions);
+    expect(o.cache.max).toBe(1);
+    expect(o.transport.retry.retries).toBe(20);
+    expect(o.transport.timeout).toBe(2_147_483_647);
+    expect(o.staleIfError).toEqual({ minRemaining: undefined });
+  });
+
   it('the endpoint from domain, tokenEndpoint or issuer', () => {
     expect(resolveOptions({ domain: 'tenant.auth0.com', clientId: 'a', clientSecret: 's' }).endpoint).toEqual({
       kind: 'static',
@@ -194,6 +202,7 @@ describe('refusals name the option and what it takes', () => {
     }
     expect(refused({ issuer: 'http://as.example', clientId: 'a', clientSecret: 's' }, { base: false }).option).toBe('issuer');
     expect(refused({ issuer: '', clientId: 'a', clientSecret: 's' }, { base: false }).option).toBe('issuer');
+    expect(refused({ issuer: 'nope', clientId: 'a', clientSecret: 's' }, { base: false })).toMatchObject({ option: 'issuer', message: expect.stringContaining('is not a valid URL') });
     expect(refused({ domain: 5, clientId: 'a', clientSecret: 's' }, { base: false }).option).toBe('domain');
   });
 
@@ -211,7 +220,7 @@ describe('refusals name the option and what it takes', () => {
   });
 
   it('http is allowed on loopback hosts, and on any host with allowInsecureHttp', () => {
-    for (const host of ['localhost', '127.0.0.1', '127.255.0.9', '[::1]']) {
+    for (const host of ['localhost', '127.0.0.1', '127.255.0.9', '[::1]', '127.0.10.1', '127.0.0.10', '127.100.200.250']) {
       expect(isLoopback(new URL(`http://${host}/`).hostname)).toBe(true);
       expect(() => resolveOptions({ ...BASE, tokenEndpoint: `http://${host}:1/t` } as TokenClientOptions)).not.toThrow();
     }

@@ -52,6 +52,8 @@ describe('NO_PROXY', () => {
     expect(bypass('10.1.2.3', 'https://10.1.2.3/')).toBe(true);
     expect(bypass('10.1.2.3', 'https://10.1.2.4/')).toBe(false);
     expect(bypass('10.0.0.0/8', 'https://ten.example/')).toBe(false);
+    // A domain entry never matches an address, even one that ends the same way.
+    expect(bypass('0.0.1', 'https://10.0.0.1/')).toBe(false);
     expect(bypass('::1', 'https://[::1]/')).toBe(true);
     expect(bypass('fd00::/8', 'https://[fd12::1]/')).toBe(true);
     expect(bypass('fd00::/8', 'https://10.0.0.1/')).toBe(false);
@@ -65,7 +67,7 @@ describe('NO_PROXY', () => {
   });
 
   it('drops entries it cannot read rather than match too much', () => {
-    expect(parseNoProxy('10.0.0.0/33 10.0.0.0/x 10.0.0.0/-1 ::1/129 a.example/8 *.*.example * .')).toEqual([{ all: true }]);
+    expect(parseNoProxy('10.0.0.0/33 10.0.0.0/x 10.0.0.0/-1 10.0.0.0/8x 10.0.0.0/x8 ::1/129 a.example/8 *.*.example * .')).toEqual([{ all: true }]);
     expect(parseNoProxy('10.0.0.0/0 10.0.0.0/32 ::/0')).toHaveLength(3);
   });
 });
@@ -124,6 +126,9 @@ describe('which proxy the client uses', () => {
     const blankLower = resolveProxy('env', false, { https_proxy: '  ', HTTPS_PROXY: ' http://upper:1 ' }, [])!;
     expect(blankLower.https?.host).toBe('upper');
     expect(resolveProxy('env', false, {}, [])).toBeUndefined();
+    expect(resolveProxy('env', false, { HTTPS_PROXY: '   ' }, [])).toBeUndefined();
+    expect(resolveProxy('env', false, { http_proxy: 'http://lower:2', HTTP_PROXY: 'http://upper:2' }, [])!.http?.host).toBe('lower');
+    expect(resolveProxy('env', false, { HTTPS_PROXY: 'http://secure-proxy:1' }, [])!.noProxy).toEqual([]);
     expect(resolveProxy('env', false, { NO_PROXY: '*' }, [])).toBeUndefined();
   });
 

@@ -92,6 +92,25 @@ describe('extraParams values', () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  it('the constructor\'s extraParams are keyed in name order: clients configured in another order share the stored token', async () => {
+    expect(normalizeTokenParams({ extraParams: { b: '1', c: '3', a: '2' } }, '').extraParams).toEqual([['a', ['2']], ['b', ['1']], ['c', ['3']]]);
+    const stored = new Map<string, StoredToken>();
+    const store: TokenStore = {
+      get: async (key) => stored.get(key),
+      set: async (key, token) => void stored.set(key, token),
+      delete: async (key) => void stored.delete(key),
+    };
+    const { server, client } = await setup({ extraParams: { b: '1', a: '2' }, cache: { store } });
+    const other = new TokenClient({ tokenEndpoint: server.url, clientId: 'client-1', clientSecret: 'cs-9f8e7d6c5b4a-very-secret', extraParams: { a: '2', b: '1' }, cache: { store } });
+    try {
+      const first = await client.getToken();
+      expect((await other.getToken()).accessToken).toBe(first.accessToken);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('merged parameters are keyed in name order: two processes sharing a store share the token', async () => {
     const stored = new Map<string, StoredToken>();
     const store: TokenStore = {

@@ -68,6 +68,10 @@ describe('the status decides before the body', () => {
       return e.message;
     };
     expect(msg(502)).toContain('(text/html)');
+    expect(msg(502, { 'content-type': 'text/html ; charset=utf-8' })).toContain('HTTP 502 (text/html):');
+    expect(msg(199)).toContain('the server did not send an OAuth error body');
+    expect(msg(100)).not.toContain('redirect');
+    expect(msg(300, {})).toContain('a redirect, which is not followed');
     expect(msg(502, {})).toContain('(no content type)');
     expect(msg(302, { location: 'https://elsewhere.example/login?x=1' })).toContain('a redirect to https://elsewhere.example, which is not followed');
     expect(msg(399, { location: '/relative' })).toContain('a redirect to https://as.example,');
@@ -129,6 +133,18 @@ describe('bodies that are not a JSON object', () => {
     expect(fails(res(200, 'plain', {})).message).toContain('with no content type, not JSON');
   });
 
+  it('shows a content type only when it looks like one, without its parameters and scrubbed', () => {
+    const shown = (contentType: string) => {
+      const m = fails(res(200, 'plain', { 'content-type': contentType })).message;
+      return m.slice(m.indexOf(' with ') + ' with '.length, m.indexOf(', not JSON'));
+    };
+    expect(shown('text/html; charset=utf-8')).toBe('text/html');
+    expect(shown('application/vnd.ms-excel.x; q=1')).toBe('application/vnd.ms-excel.x');
+    for (const odd of ['text/html junk', 'junk text/html', 'text', `x/${SECRET}`.replace('/', ' /'), '<b>/x', 'a/b/c']) expect(shown(odd), odd).toBe('an unusual content type');
+    expect(shown(`text/${SECRET}`)).toBe('text/[REDACTED]');
+    expect(shown('; charset=utf-8')).toBe('no content type');
+  });
+
   it('looks like JSON by content type (any +json) or by its first character', () => {
     expect(fails(res(200, 'oops', { 'content-type': 'application/problem+json' }))).toMatchObject({ code: 'M2M_RESPONSE_MALFORMED_JSON' });
     expect(fails(res(200, '  {"a":', {}))).toMatchObject({ code: 'M2M_RESPONSE_MALFORMED_JSON' });
@@ -141,6 +157,7 @@ describe('bodies that are not a JSON object', () => {
   it('malformed JSON: its length, never its text', () => {
     const e = fails(res(200, '{"access_token":"at-secret-part'));
     expect(e.message).toContain('malformed JSON (31 characters)');
+    expect(e).toMatchObject({ code: 'M2M_RESPONSE_MALFORMED_JSON', status: 200, endpoint: 'https://as.example' });
     expect(e.message).toContain('truncate');
     expect(e.message).not.toContain('at-secret-part');
     expect(e.cause).toBeUndefined();
@@ -149,7 +166,7 @@ describe('bodies that are not a JSON object', () => {
   it('JSON that is not an object', () => {
     for (const text of ['[]', 'null', '"token"', '5']) {
       const e = fails(res(200, text));
-      expect(e).toMatchObject({ code: 'M2M_RESPONSE_INVALID' });
+      expect(e).toMatchObject({ code: 'M2M_RESPONSE_INVALID', status: 200, endpoint: 'https://as.example' });
       expect(e.message).toContain('The token response from https://as.example (HTTP 200) is JSON but not an object.');
     }
   });
@@ -202,6 +219,7 @@ describe('lifetime', () => {
     expect(lifetime({ expires_in: 0.5 })).toBe(500);
     expect(lifetime({ expires_in: ' 90 ' })).toBe(90_000);
     expect(lifetime({ expires_in: '1.5' })).toBe(1_500);
+    expect(lifetime({ expires_in: '1.25' })).toBe(1_250);
   });
 
   it('expires_in null or missing: the JWT exp, else the default lifetime', () => {
@@ -274,5 +292,25 @@ describe('errors are TokenResponseErrors with the status', () => {
       expect(e).toBeInstanceOf(TokenResponseError);
       expect((e as TokenResponseError).status).toBe(r.status);
     }
+  });
+});
+
+describe('quota headers on an error', () => {
+  const quotaRes = (status: number, quota: string) =>
+    res(status, JSON.stringify({ error: 'too_many_requests', error_description: 'quota' }), { 'content-type': 'application/json', 'auth0-client-quota-limit': quota });
+
+  it('a 429 with a used-up bucket waits until the latest used-up bucket resets', () => {
+    const e = fails(quotaRes(429, 'b=per_hour;q=10;r=0;t=60,b=per_day;q=50;r=0;t=3600'));
+    expect(e.retryAfter).toBe(3_600_000);
+    expect(e.quota?.buckets).toHaveLength(2);
+    const one = fails(quotaRes(429, 'b=per_hour;q=10;r=0;t=60,b=per_day;q=50;r=3;t=3600'));
+    expect(one.retryAfter).toBe(60_000);
+  });
+
+  it('no used-up bucket, or not a 429: the quota is attached, no wait is derived from it', () => {
+    expect(fails(quotaRes(429, 'b=per_hour;q=10;r=2;t=60')).retryAfter).toBeUndefined();
+    const other = fails(quotaRes(400, 'b=per_hour;q=10;r=0;t=60'));
+    expect(other.retryAfter).toBeUndefined();
+    expect(other.quota?.buckets[0]).toMatchObject({ remaining: 0, limit: 10 });
   });
 });
