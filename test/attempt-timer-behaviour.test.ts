@@ -53,7 +53,7 @@ describe('AttemptTimer', () => {
   it('after a firing, re-arms for the earliest remaining deadline, whatever order they were added in', () => {
     const timer = new AttemptTimer();
     const log: string[] = [];
-    const t0 = performance.now();
+    const t0 = monotonicNow();
     timer.add(attempt('first', log), t0 + 100);
     timer.add(attempt('second', log), t0 + 200);
     timer.add(attempt('third', log), t0 + 300);
