@@ -147,11 +147,13 @@ function readKey(key: unknown): { privateKey: KeyObject | CryptoKey; publicKey: 
   return { privateKey, publicKey: c.createPublicKey(privateKey) };
 }
 
-/** The proof algorithms a key can sign, preferred first. */
+/**
+ * The proof algorithms a key can sign, preferred first. Not RSA-PSS keys (`rsa-pss`): Node cannot export their public
+ * JWK, which the proof's `jwk` header needs; an RSA key signs PS256 too.
+ */
 function algorithmsFor(key: KeyObject): string[] {
   const type = key.asymmetricKeyType;
   if (type === 'rsa') return ['PS256', 'RS256'];
-  if (type === 'rsa-pss') return ['PS256'];
   if (type === 'ed25519') return ['EdDSA', 'Ed25519'];
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -166,7 +168,7 @@ function algorithmsFor(key: KeyObject): string[] {
 function fitsKey(alg: string, key: KeyObject): boolean {
   const type = key.asymmetricKeyType;
   return (/^RS(256|384|512)$/.test(alg) && type === 'rsa') ||
-    (/^PS(256|384|512)$/.test(alg) && (type === 'rsa' || type === 'rsa-pss')) ||
+    (/^PS(256|384|512)$/.test(alg) && type === 'rsa') ||
     (/^ES(256|384|512)$/.test(alg) && algorithmsFor(key)[0] === alg) ||
     ((alg === 'EdDSA' || alg === 'Ed25519') && type === 'ed25519');
 }
