@@ -18,11 +18,13 @@ export default {
     'src/testing/dpop.ts',
     // The DPoP parts of the adapters' token handling and of the mock token endpoint.
     'src/adapters/tokens.ts:54-71',
-    'src/testing/token-endpoint.ts:246-270',
+    'src/testing/token-endpoint.ts:247-248',
+    'src/testing/token-endpoint.ts:264-270',
   ],
   testFiles: [
     'test/dpop-client.test.ts',
     'test/dpop-interop.test.ts',
+    'test/dpop-behaviour.test.ts',
     'test/env.test.ts',
     'test/options-behaviour.test.ts',
     'test/adapter-policy.test.ts',

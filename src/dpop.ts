@@ -213,15 +213,6 @@ export class DpopKey {
     }
   }
 
-  /** The key's RFC 7638 thumbprint (what a bound token's `cnf.jkt` holds); undefined until a generated key exists. */
-  get thumbprint(): string | undefined {
-    return this.#jkt;
-  }
-
-  get alg(): string {
-    return this.#alg;
-  }
-
   /**
    * Picks the proof algorithm from the server's `dpop_signing_alg_values_supported` (none listed: the default).
    * A key that can sign none of them is a ConfigurationError: no request would be accepted.
@@ -252,7 +243,7 @@ export class DpopKey {
     // A nonce goes into a signed JSON string: visible ASCII only (RFC 9449 §8.1 allows NQCHAR), and short.
     if (typeof nonce !== 'string' || nonce === '' || nonce.length > 2048 || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(nonce)) return;
     const origin = originOf(url);
-    if (this.#nonces.get(origin) === nonce) return;
+    // Deleted first, so that the origin heard from last is the newest, and the oldest goes when the map is full.
     this.#nonces.delete(origin);
     if (this.#nonces.size >= MAX_NONCES) this.#nonces.delete(this.#nonces.keys().next().value!);
     this.#nonces.set(origin, nonce);

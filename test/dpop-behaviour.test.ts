@@ -88,6 +88,25 @@ describe('the dpop option, refused at construction', () => {
     expect(error.message).toContain(message);
   });
 
+  it.each<[string, unknown]>([
+    ['a KeyObject without export()', { type: 'private', asymmetricKeyType: 'ec' }],
+    ['a KeyObject without a type', { export: () => ({}), asymmetricKeyType: 'ec' }],
+    ['a CryptoKey without a type', { extractable: true, algorithm: { name: 'ECDSA' } }],
+    ['a CryptoKey without extractable', { type: 'private', algorithm: { name: 'ECDSA' } }],
+    ['a CryptoKey without an algorithm', { type: 'private', extractable: true }],
+  ])('an object that only looks like a key (%s) is read as a JWK, and refused as one', (_name, key) => {
+    const error = refusal({ key });
+    expect(error.option).toBe('dpop.key');
+    expect(error.message).toMatch(/could not be read as a private key \(ERR_[A-Z0-9_]+\); give a PEM private key/);
+  });
+
+  it('a non-extractable private CryptoKey alone: refused, saying why and what to give', async () => {
+    const { privateKey } = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as DpopKeyPair;
+    const error = refusal({ key: privateKey });
+    expect(error.option).toBe('dpop.key');
+    expect(error.message).toContain('is a non-extractable CryptoKey alone: its public key cannot be read from it; give the key pair { privateKey, publicKey }');
+  });
+
   it('an unreadable PEM: the reason (its code) is given, never the text', () => {
     const text = '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n';
     const error = refusal({ key: text });
@@ -166,6 +185,10 @@ describe('each key type and the algorithms it signs', () => {
     ['RSA', rsa, 'ES256', '"ES256" does not fit a rsa key; it signs PS256, RS256'],
     ['RSA', rsa, 'RS1024', '"RS1024" does not fit a rsa key'],
     ['RSA', rsa, 'EdDSA', '"EdDSA" does not fit a rsa key'],
+    ['RSA', rsa, 'xRS256', '"xRS256" does not fit a rsa key'],
+    ['RSA', rsa, 'RS2560', '"RS2560" does not fit a rsa key'],
+    ['RSA', rsa, 'xPS256', '"xPS256" does not fit a rsa key'],
+    ['RSA', rsa, 'PS2560', '"PS2560" does not fit a rsa key'],
     ['Ed25519', ed25519, 'ES256', '"ES256" does not fit a ed25519 key; it signs EdDSA, Ed25519'],
     ['Ed25519', ed25519, 'PS256', '"PS256" does not fit a ed25519 key'],
     ['EC P-256', p256, 'ES384', '"ES384" does not fit a ec prime256v1 key; it signs ES256'],
@@ -269,6 +292,16 @@ describe('proofs and nonces', () => {
     expect(await nonceOf(c, origin(0))).toBe('nonce-0b');
     expect(await nonceOf(c, origin(256))).toBe('nonce-256');
   });
+
+  it('the same nonce heard again makes its origin the newest: it outlives origins heard from since', async () => {
+    const c = client();
+    const origin = (i: number) => `https://m${i}.example.com`;
+    for (let i = 0; i < 256; i++) c.rememberNonce(origin(i), `nonce-${i}`);
+    c.rememberNonce(origin(0), 'nonce-0');
+    c.rememberNonce(origin(256), 'nonce-256');
+    expect(await nonceOf(c, origin(0))).toBe('nonce-0');
+    expect(await nonceOf(c, origin(1))).toBeUndefined();
+  });
 });
 
 describe('the token endpoint: bound tokens and the server\'s algorithms', () => {
@@ -278,7 +311,8 @@ describe('the token endpoint: bound tokens and the server\'s algorithms', () => 
   const many = listing(['PS384', 'PS512', 'RS384', 'RS512', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'none!', 'x'.repeat(21), 'A1', 'A2']);
   const weird = listing(['bad alg', '<script>']);
   const okp = listing(['Ed25519']);
-  useMockNetwork(mockNetwork(auth.handlers, many.handlers, weird.handlers, okp.handlers), { beforeAll, afterEach, afterAll }, { reset: [auth, many, weird, okp] });
+  const plain = mockTokenEndpoint({ tokenEndpoint: 'https://plain-b.example.com/oauth/token', clientId: CLIENT_ID, clientSecret: SECRET });
+  useMockNetwork(mockNetwork(auth.handlers, many.handlers, weird.handlers, okp.handlers, plain.handlers), { beforeAll, afterEach, afterAll }, { reset: [auth, many, weird, okp, plain] });
 
   it.each<[string, string | undefined]>([
     ['an opaque token', 'fake-opaque-dpop-token'],
@@ -333,6 +367,29 @@ describe('the token endpoint: bound tokens and the server\'s algorithms', () => 
     expect(withAlg).toMatchObject({ option: 'dpop.alg' });
   });
 
+  it('a given key: a Bearer answer is refused unless allowBearer', async () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    auth.replyAlways({ kind: 'token', tokenType: 'Bearer' });
+    await expect(client({ dpop: { key } }).getToken()).rejects.toMatchObject({ code: ErrorCode.DPOP_MISMATCH });
+    expect((await client({ dpop: { key, allowBearer: true } }).getToken()).tokenType).toBe('Bearer');
+  });
+
+  it('a server whose metadata lists no DPoP algorithms: the key\'s default, no check', async () => {
+    const c = client({ domain: undefined, issuer: 'https://plain-b.example.com/', dpop: { allowBearer: true } } as Partial<TokenClientOptions>);
+    expect((await c.getToken()).tokenType).toBe('Bearer');
+    expect(plain.calls).toHaveLength(1);
+  });
+
+  it('a generated key keeps the algorithm it was made for on the next token requests', async () => {
+    const c = client({ domain: undefined, issuer: 'https://list-1.example.com/' } as Partial<TokenClientOptions>);
+    await c.getToken();
+    await c.getToken({ forceRefresh: true });
+    expect(okp.calls.map((call) => [call.status, call.dpop?.alg])).toEqual([
+      [200, 'Ed25519'],
+      [200, 'Ed25519'],
+    ]);
+  });
+
   it('an Ed25519 key and a server that lists Ed25519 only: proofs signed as Ed25519', async () => {
     const c = client({ domain: undefined, issuer: 'https://list-1.example.com/', dpop: { key: generateKeyPairSync('ed25519').privateKey } } as Partial<TokenClientOptions>);
     expect((await c.getToken()).tokenType).toBe('DPoP');
@@ -375,10 +432,59 @@ describe('the adapters: which tokens get a proof, which 401 is a nonce challenge
     expect(proofs).toEqual([`GET ${server.url}/x`]);
   });
 
-  it('a Bearer token gets no proof', async () => {
-    const { s, proofs } = source('Bearer');
+  it('a Bearer token gets no proof, and a DPoP-Nonce sent with its answer is not kept', async () => {
+    const { s, proofs, nonces } = source('Bearer');
+    server.reply({ status: 200, headers: { 'dpop-nonce': 'n-bearer' } });
     expect((await call(s, '/y')).status).toBe(200);
+    expect(server.requests.at(-1)!.authorization).toBe('Bearer fake-adapter-dpop-token');
     expect(proofs).toEqual([]);
+    expect(nonces).toEqual([]);
+  });
+
+  it('the proof is asked for with the method in upper case; a DPoP-Nonce on any answer is kept', async () => {
+    const { s, proofs, nonces } = source('DPoP');
+    server.reply({ status: 201, headers: { 'dpop-nonce': 'n-any' } });
+    expect((await fetchWithTokens(s, { targets: { [server.url]: {} } })(`${server.url}/p`, { method: 'post', body: 'x' })).status).toBe(201);
+    expect(proofs).toEqual([`POST ${server.url}/p`]);
+    expect(nonces).toEqual(['n-any']);
+  });
+
+  it('a source without rememberNonce: a DPoP-Nonce is ignored', async () => {
+    const { s } = source('DPoP');
+    const { rememberNonce: _r, ...without } = s;
+    server.reply({ status: 200, headers: { 'dpop-nonce': 'n-ignored' } });
+    expect((await call(without, '/q')).status).toBe(200);
+  });
+
+  it('a source without proof(): refused before sending, saying what is missing and what to use', async () => {
+    const { s } = source('DPoP');
+    const { proof: _p, ...without } = s;
+    const before = server.requests.length;
+    const error = await call(without, '/r').catch((e: unknown) => e);
+    expect(error).toMatchObject({ option: 'source', message: expect.stringContaining('returned a DPoP token but has no proof() method to make the DPoP proof each request needs; use a TokenClient with the dpop option') as string });
+    expect(server.requests.length).toBe(before);
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 42],
+    ['text with a space', 'fake proof'],
+    ['text with a line break', 'fake\nproof'],
+    ['an empty string', ''],
+  ])('a proof() that returns %s is refused before sending', async (_name, returned) => {
+    const { s } = source('DPoP');
+    const before = server.requests.length;
+    const error = await call({ ...s, proof: async () => returned as string }, '/s').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ option: 'source', message: expect.stringContaining('proof() returned something that is not a compact JWT') as string });
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('a nonce challenge among other challenges is one', async () => {
+    const { s, proofs, nonces } = source('DPoP');
+    server.reply({ status: 401, headers: { 'www-authenticate': 'Bearer realm="api", DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n-multi' } });
+    expect((await call(s, '/m')).status).toBe(200);
+    expect(proofs).toHaveLength(2);
+    expect(nonces).toEqual(['n-multi']);
   });
 
   it('a 401 with a DPoP use_dpop_nonce challenge and a DPoP-Nonce: one replay with a fresh proof, no new token', async () => {
@@ -393,20 +499,21 @@ describe('the adapters: which tokens get a proof, which 401 is a nonce challenge
   });
 
   // A 401 that is not a nonce challenge renews the token once (a new token, a replay), unless it says use_dpop_nonce.
-  it.each<[string, number, Record<string, string>, number, number]>([
-    ['a Bearer challenge saying use_dpop_nonce', 401, { 'www-authenticate': 'Bearer error="use_dpop_nonce"', 'dpop-nonce': 'n1' }, 2, 1],
-    ['a DPoP challenge with another error', 401, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"', 'dpop-nonce': 'n1' }, 2, 1],
-    ['a use_dpop_nonce challenge without a DPoP-Nonce', 401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"' }, 1, 0],
-    ['a use_dpop_nonce challenge with an empty DPoP-Nonce', 401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': '' }, 1, 0],
-    ['a 403 use_dpop_nonce challenge', 403, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n1' }, 1, 0],
-  ])('%s is no nonce challenge', async (_name, status, headers, sent, renewed) => {
-    const { s, proofs, renewals } = source('DPoP');
+  it.each<[string, number, Record<string, string>, number, number, string[]]>([
+    ['a Bearer challenge saying use_dpop_nonce', 401, { 'www-authenticate': 'Bearer error="use_dpop_nonce"', 'dpop-nonce': 'n1' }, 2, 1, ['n1', 'n1']],
+    ['a DPoP challenge with another error', 401, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"', 'dpop-nonce': 'n1' }, 2, 1, ['n1', 'n1']],
+    ['a use_dpop_nonce challenge without a DPoP-Nonce', 401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"' }, 1, 0, []],
+    ['a use_dpop_nonce challenge with an empty DPoP-Nonce', 401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': '' }, 1, 0, []],
+    ['a 403 use_dpop_nonce challenge', 403, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n1' }, 1, 0, ['n1']],
+  ])('%s is no nonce challenge', async (_name, status, headers, sent, renewed, kept) => {
+    const { s, proofs, renewals, nonces } = source('DPoP');
     server.reply(...Array.from({ length: sent }, () => ({ status, headers })));
     const before = server.requests.length;
     expect((await call(s, '/w')).status).toBe(status);
     expect(server.requests.length - before).toBe(sent);
     expect(proofs).toHaveLength(sent);
     expect(renewals()).toBe(renewed);
+    expect(nonces).toEqual(kept);
   });
 });
 
@@ -465,6 +572,8 @@ describe('the mock token endpoint\'s proof checks', () => {
     ['an iat 6 minutes ahead', async () => proof({ iat: Math.floor(Date.now() / 1000) + 360 }), 'invalid: iat', 'DPoP proof invalid: iat'],
     ['no jti', async () => proof({ jti: undefined }), 'invalid: jti', 'DPoP proof invalid: jti'],
     ['an empty jti', async () => proof({ jti: '' }), 'invalid: jti', 'DPoP proof invalid: jti'],
+    ['a jti that is a number', async () => proof({ jti: 12 }), 'invalid: jti', 'DPoP proof invalid: jti'],
+    ['a nonce that is an object', async () => proof({ nonce: { value: strict.dpopNonce } }), 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof'],
     ['no nonce', async () => proof({ nonce: undefined }), 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof'],
     ['an old nonce', async () => proof({ nonce: 'old-nonce' }), 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof'],
   ])('%s: 400 with the problem recorded and described', async (_name, make, problem, description) => {
@@ -473,6 +582,11 @@ describe('the mock token endpoint\'s proof checks', () => {
     expect(answer.body).toEqual({ error: problem === 'use_dpop_nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof', error_description: description });
     expect(answer.nonce).toBe(strict.dpopNonce);
     expect(strict.calls[0]!.dpop).toMatchObject({ valid: false, problem });
+  });
+
+  it('no proof: recorded with every field, undefined', async () => {
+    await post(strict.url, undefined);
+    expect(strict.calls[0]!.dpop).toStrictEqual({ valid: false, problem: 'missing', jkt: undefined, jti: undefined, htm: undefined, htu: undefined, nonce: undefined, alg: undefined });
   });
 
   it('an iat just inside the window (4 minutes) is accepted', async () => {
@@ -526,11 +640,14 @@ describe('the mock token endpoint\'s proof checks', () => {
   });
 
   it('dpop: true requires a proof and no nonce; the default algorithms', async () => {
-    expect((await post(defaults.url, undefined)).status).toBe(400);
+    expect(await post(defaults.url, undefined)).toMatchObject({ status: 400, nonce: null });
+    // A proof with a nonce the endpoint never asked for is accepted.
+    expect((await post(defaults.url, await proof({ htu: defaults.url, nonce: 'unasked' }))).status).toBe(200);
     const metadata = (await (await fetch('https://defaults.example.com/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;
     expect(metadata.dpop_signing_alg_values_supported).toEqual(['ES256', 'ES384', 'ES512', 'PS256', 'RS256', 'EdDSA', 'Ed25519']);
     const c = client({ domain: undefined, tokenEndpoint: defaults.url, dpop: { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, alg: 'RS256' } } as Partial<TokenClientOptions>);
     expect((await c.getToken()).tokenType).toBe('DPoP');
+    expect(defaults.calls.map((call) => call.status)).toEqual([400, 200, 200]);
     expect(defaults.calls.at(-1)!.dpop).toMatchObject({ valid: true, alg: 'RS256', nonce: undefined });
   });
 });
