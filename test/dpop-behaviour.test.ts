@@ -42,7 +42,7 @@ describe('the dpop option, refused at construction', () => {
   it('dpop: false is no DPoP at all', async () => {
     const c = client({ dpop: false });
     expect(c.toJSON().dpop).toBeUndefined();
-    await expect(c.proof(createToken({ accessToken: 'fake', tokenType: 'DPoP', expiresIn: 60_000 }), 'GET', API)).rejects.toMatchObject({ option: 'dpop' });
+    await expect(c.proof(createToken({ accessToken: 'fake', tokenType: 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }), 'GET', API)).rejects.toMatchObject({ option: 'dpop' });
   });
 
   it.each<[string, unknown]>([
@@ -163,7 +163,7 @@ describe('each key type and the algorithms it signs', () => {
   ])('%s signs %s by default', async (_name, key, alg) => {
     const c = client({ dpop: { key } });
     expect(dpopJson(c).alg).toBe(alg);
-    const proof = await c.proof(createToken({ accessToken: 'fake', tokenType: 'DPoP', expiresIn: 60_000 }), 'GET', API);
+    const proof = await c.proof(createToken({ accessToken: 'fake', tokenType: 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }), 'GET', API);
     expect(decodeProtectedHeader(proof)).toMatchObject({ alg, typ: 'dpop+jwt' });
   });
 
@@ -214,7 +214,7 @@ describe('each key type and the algorithms it signs', () => {
   });
 });
 
-const dpopToken = (accessToken = 'fake-dpop-access-token'): Token => createToken({ accessToken, tokenType: 'DPoP', expiresIn: 60_000 });
+const dpopToken = (accessToken = 'fake-dpop-access-token'): Token => createToken({ accessToken, tokenType: 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 });
 
 describe('proofs and nonces', () => {
   it('a proof: upper-case htm, htu of a URL object without query and fragment, iat now, a random jti, ath of the token', async () => {
@@ -411,7 +411,7 @@ describe('the adapters: which tokens get a proof, which 401 is a nonce challenge
     const proofs: string[] = [];
     const nonces: string[] = [];
     let renewals = 0;
-    const token = createToken({ accessToken: 'fake-adapter-dpop-token', tokenType, expiresIn: 60_000 });
+    const token = createToken({ accessToken: 'fake-adapter-dpop-token', tokenType, expiresIn: 60_000, expiresAt: Date.now() + 60_000 });
     const s: TokenSource = {
       getToken: async () => token,
       invalidate: () => void renewals++,
