@@ -180,7 +180,7 @@ function describeKey(key: KeyObject): string {
 
 /** The proof's `htu`: the request URL without query and fragment (RFC 9449 §4.2). */
 export function htuOf(url: string | URL): string {
-  const parsed = typeof url === 'string' ? new URL(url) : url;
+  const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`;
 }
 
@@ -314,7 +314,7 @@ export class DpopKey {
 }
 
 function originOf(url: string | URL): string {
-  return (typeof url === 'string' ? new URL(url) : url).origin;
+  return new URL(url).origin;
 }
 
 /** `cnf.jkt` of a JWT access token, decoded without verification; undefined for an opaque token or none. */

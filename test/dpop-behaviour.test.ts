@@ -133,7 +133,7 @@ describe('the dpop option, refused at construction', () => {
 
   it('a CryptoKey alone: a public one is refused, an extractable private one is read', async () => {
     const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as DpopKeyPair;
-    expect(refusal({ key: pair.publicKey }).message).toContain('is a public CryptoKey; a private key is needed to sign proofs');
+    expect(refusal({ key: pair.publicKey })).toMatchObject({ option: 'dpop.key', message: expect.stringContaining('is a public CryptoKey; a private key is needed to sign proofs') as string });
     expect(dpopJson(client({ dpop: { key: pair.privateKey } }))).toEqual({
       alg: 'ES256',
       thumbprint: await calculateJwkThumbprint(await exportJWK(pair.publicKey)),
@@ -296,8 +296,9 @@ describe('proofs and nonces', () => {
   it('the same nonce heard again makes its origin the newest: it outlives origins heard from since', async () => {
     const c = client();
     const origin = (i: number) => `https://m${i}.example.com`;
-    for (let i = 0; i < 256; i++) c.rememberNonce(origin(i), `nonce-${i}`);
+    for (let i = 0; i < 255; i++) c.rememberNonce(origin(i), `nonce-${i}`);
     c.rememberNonce(origin(0), 'nonce-0');
+    c.rememberNonce(origin(255), 'nonce-255');
     c.rememberNonce(origin(256), 'nonce-256');
     expect(await nonceOf(c, origin(0))).toBe('nonce-0');
     expect(await nonceOf(c, origin(1))).toBeUndefined();
@@ -365,6 +366,12 @@ describe('the token endpoint: bound tokens and the server\'s algorithms', () => 
     expect(generated).toMatchObject({ option: 'dpop.key', message: expect.stringContaining('this key signs ES256, EdDSA, Ed25519, ES384, ES512, PS256, RS256;') as string });
     const withAlg = await client({ domain: undefined, issuer: 'https://list-2.example.com/', dpop: { alg: 'ES384' } } as Partial<TokenClientOptions>).getToken().catch((e: unknown) => e);
     expect(withAlg).toMatchObject({ option: 'dpop.alg' });
+  });
+
+  it('options without a key: a Bearer answer is refused unless allowBearer', async () => {
+    auth.replyAlways({ kind: 'token', tokenType: 'Bearer' });
+    await expect(client({ dpop: { alg: 'ES256' } }).getToken()).rejects.toMatchObject({ code: ErrorCode.DPOP_MISMATCH });
+    expect((await client({ dpop: { alg: 'ES256', allowBearer: true } }).getToken()).tokenType).toBe('Bearer');
   });
 
   it('a given key: a Bearer answer is refused unless allowBearer', async () => {
@@ -480,11 +487,12 @@ describe('the adapters: which tokens get a proof, which 401 is a nonce challenge
   });
 
   it('a nonce challenge among other challenges is one', async () => {
-    const { s, proofs, nonces } = source('DPoP');
+    const { s, proofs, nonces, renewals } = source('DPoP');
     server.reply({ status: 401, headers: { 'www-authenticate': 'Bearer realm="api", DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n-multi' } });
     expect((await call(s, '/m')).status).toBe(200);
     expect(proofs).toHaveLength(2);
     expect(nonces).toEqual(['n-multi']);
+    expect(renewals()).toBe(0);
   });
 
   it('a 401 with a DPoP use_dpop_nonce challenge and a DPoP-Nonce: one replay with a fresh proof, no new token', async () => {
@@ -502,6 +510,7 @@ describe('the adapters: which tokens get a proof, which 401 is a nonce challenge
   it.each<[string, number, Record<string, string>, number, number, string[]]>([
     ['a Bearer challenge saying use_dpop_nonce', 401, { 'www-authenticate': 'Bearer error="use_dpop_nonce"', 'dpop-nonce': 'n1' }, 2, 1, ['n1', 'n1']],
     ['a DPoP challenge with another error', 401, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"', 'dpop-nonce': 'n1' }, 2, 1, ['n1', 'n1']],
+    ['a DPoP challenge that names use_dpop_nonce elsewhere', 401, { 'www-authenticate': 'DPoP error="invalid_token", error_description="not use_dpop_nonce"', 'dpop-nonce': 'n1' }, 2, 1, ['n1', 'n1']],
     ['a use_dpop_nonce challenge without a DPoP-Nonce', 401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"' }, 1, 0, []],
     ['a use_dpop_nonce challenge with an empty DPoP-Nonce', 401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': '' }, 1, 0, []],
     ['a 403 use_dpop_nonce challenge', 403, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n1' }, 1, 0, ['n1']],
@@ -520,13 +529,15 @@ describe('the adapters: which tokens get a proof, which 401 is a nonce challenge
 describe('the mock token endpoint\'s proof checks', () => {
   const strict = mockTokenEndpoint({ tokenEndpoint: 'https://strict.example.com/oauth/token', clientId: CLIENT_ID, clientSecret: SECRET, dpop: { nonce: true, algorithms: ['ES256'] } });
   const optional = mockTokenEndpoint({ tokenEndpoint: 'https://optional.example.com/oauth/token', clientId: CLIENT_ID, clientSecret: SECRET, dpop: { required: false } });
-  const none = mockTokenEndpoint({ tokenEndpoint: 'https://none.example.com/oauth/token', clientId: CLIENT_ID, clientSecret: SECRET, dpop: false });
-  const algorithms = ['ES256', 'PS256'];
-  const listed = mockTokenEndpoint({ tokenEndpoint: 'https://meta.example.com/oauth/token', clientId: CLIENT_ID, clientSecret: SECRET, dpop: { algorithms } });
-  algorithms.push('RS256');
-  const defaults = mockTokenEndpoint({ tokenEndpoint: 'https://defaults.example.com/oauth/token', clientId: CLIENT_ID, clientSecret: SECRET, dpop: true });
-  const all = [strict, optional, none, listed, defaults];
-  useMockNetwork(mockNetwork(...all.map((e) => e.handlers)), { beforeAll, afterEach, afterAll }, { reset: all });
+  const network = useMockNetwork(mockNetwork(strict.handlers, optional.handlers), { beforeAll, afterEach, afterAll }, { reset: [strict, optional] });
+  // Made in the test that uses it (its options are read when it is made), and added to the network for that test.
+  const endpoint = (host: string, dpop: unknown) => {
+    const made = mockTokenEndpoint({ tokenEndpoint: `https://${host}/oauth/token`, clientId: CLIENT_ID, clientSecret: SECRET, ...(dpop === undefined ? {} : { dpop }) } as never);
+    network.use(...made.handlers);
+    return made;
+  };
+  const metadata = async (host: string) => (await (await fetch(`https://${host}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+  const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'PS256', 'RS256', 'EdDSA', 'Ed25519'];
 
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let jti = 0;
@@ -570,6 +581,7 @@ describe('the mock token endpoint\'s proof checks', () => {
     ['no htu', async () => proof({ htu: undefined }), 'invalid: htu', 'DPoP proof invalid: htu'],
     ['an iat 6 minutes old', async () => proof({ iat: Math.floor(Date.now() / 1000) - 360 }), 'invalid: iat', 'DPoP proof invalid: iat'],
     ['an iat 6 minutes ahead', async () => proof({ iat: Math.floor(Date.now() / 1000) + 360 }), 'invalid: iat', 'DPoP proof invalid: iat'],
+    ['no iat', async () => proof({ iat: undefined }), 'invalid: iat', 'DPoP proof invalid: iat'],
     ['no jti', async () => proof({ jti: undefined }), 'invalid: jti', 'DPoP proof invalid: jti'],
     ['an empty jti', async () => proof({ jti: '' }), 'invalid: jti', 'DPoP proof invalid: jti'],
     ['a jti that is a number', async () => proof({ jti: 12 }), 'invalid: jti', 'DPoP proof invalid: jti'],
@@ -619,15 +631,30 @@ describe('the mock token endpoint\'s proof checks', () => {
     expect((await post(optional.url, 'not-a-jwt')).status).toBe(400);
   });
 
-  it('dpop: false: no proof checked, nothing recorded, no algorithms in the metadata', async () => {
+  it.each<[string, unknown]>([
+    ['dpop: false', false],
+    ['no dpop option', undefined],
+  ])('%s: no proof checked, nothing recorded, no algorithms in the metadata', async (_name, dpop) => {
+    const none = endpoint('none.example.com', dpop);
     expect((await post(none.url, 'not-a-jwt')).status).toBe(200);
     expect(none.calls[0]!.dpop).toBeUndefined();
+    expect(await metadata('none.example.com')).not.toHaveProperty('dpop_signing_alg_values_supported');
   });
 
-  it('the metadata lists the accepted algorithms (a copy of the option); without dpop, none', async () => {
-    const metadata = async (host: string) => (await (await fetch(`https://${host}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+  it('the metadata lists the accepted algorithms (a copy of the option)', async () => {
+    const algorithms = ['ES256', 'PS256'];
+    endpoint('meta.example.com', { algorithms });
+    algorithms.push('RS256');
     expect((await metadata('meta.example.com')).dpop_signing_alg_values_supported).toEqual(['ES256', 'PS256']);
-    expect(await metadata('none.example.com')).not.toHaveProperty('dpop_signing_alg_values_supported');
+  });
+
+  it('options given in part: the defaults for the others', async () => {
+    const nonceOnly = endpoint('nonce-only.example.com', { nonce: true });
+    expect((await metadata('nonce-only.example.com')).dpop_signing_alg_values_supported).toEqual(DEFAULT_ALGORITHMS);
+    expect(await post(nonceOnly.url, undefined)).toMatchObject({ status: 400, nonce: nonceOnly.dpopNonce, body: { error_description: 'DPoP proof required' } });
+    const optionalOnly = endpoint('optional-only.example.com', { required: false });
+    expect((await metadata('optional-only.example.com')).dpop_signing_alg_values_supported).toEqual(DEFAULT_ALGORITHMS);
+    expect(await post(optionalOnly.url, undefined)).toMatchObject({ status: 200, nonce: null });
   });
 
   it.each<[unknown, string]>([
@@ -635,16 +662,17 @@ describe('the mock token endpoint\'s proof checks', () => {
     [null, 'mockTokenEndpoint: dpop must be true or { required?, nonce?, algorithms? }.'],
     [{ algorithms: [] }, 'mockTokenEndpoint: dpop.algorithms must be a non-empty array.'],
     [{ algorithms: 'ES256' }, 'mockTokenEndpoint: dpop.algorithms must be a non-empty array.'],
+    [{ algorithms: {} }, 'mockTokenEndpoint: dpop.algorithms must be a non-empty array.'],
   ])('mockTokenEndpoint dpop: %j is refused', (dpop, message) => {
     expect(() => mockTokenEndpoint({ tokenEndpoint: 'https://bad.example.com/token', clientId: CLIENT_ID, clientSecret: SECRET, dpop } as never)).toThrow(new TypeError(message));
   });
 
   it('dpop: true requires a proof and no nonce; the default algorithms', async () => {
+    const defaults = endpoint('defaults.example.com', true);
     expect(await post(defaults.url, undefined)).toMatchObject({ status: 400, nonce: null });
     // A proof with a nonce the endpoint never asked for is accepted.
     expect((await post(defaults.url, await proof({ htu: defaults.url, nonce: 'unasked' }))).status).toBe(200);
-    const metadata = (await (await fetch('https://defaults.example.com/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;
-    expect(metadata.dpop_signing_alg_values_supported).toEqual(['ES256', 'ES384', 'ES512', 'PS256', 'RS256', 'EdDSA', 'Ed25519']);
+    expect((await metadata('defaults.example.com')).dpop_signing_alg_values_supported).toEqual(DEFAULT_ALGORITHMS);
     const c = client({ domain: undefined, tokenEndpoint: defaults.url, dpop: { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, alg: 'RS256' } } as Partial<TokenClientOptions>);
     expect((await c.getToken()).tokenType).toBe('DPoP');
     expect(defaults.calls.map((call) => call.status)).toEqual([400, 200, 200]);
