@@ -147,11 +147,13 @@ function readKey(key: unknown): { privateKey: KeyObject | CryptoKey; publicKey: 
   return { privateKey, publicKey: c.createPublicKey(privateKey) };
 }
 
-/** The proof algorithms a key can sign, preferred first. */
+/**
+ * The proof algorithms a key can sign, preferred first. Not RSA-PSS keys (`rsa-pss`): Node cannot export their public
+ * JWK, which the proof's `jwk` header needs; an RSA key signs PS256 too.
+ */
 function algorithmsFor(key: KeyObject): string[] {
   const type = key.asymmetricKeyType;
   if (type === 'rsa') return ['PS256', 'RS256'];
-  if (type === 'rsa-pss') return ['PS256'];
   if (type === 'ed25519') return ['EdDSA', 'Ed25519'];
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -166,7 +168,7 @@ function algorithmsFor(key: KeyObject): string[] {
 function fitsKey(alg: string, key: KeyObject): boolean {
   const type = key.asymmetricKeyType;
   return (/^RS(256|384|512)$/.test(alg) && type === 'rsa') ||
-    (/^PS(256|384|512)$/.test(alg) && (type === 'rsa' || type === 'rsa-pss')) ||
+    (/^PS(256|384|512)$/.test(alg) && type === 'rsa') ||
     (/^ES(256|384|512)$/.test(alg) && algorithmsFor(key)[0] === alg) ||
     ((alg === 'EdDSA' || alg === 'Ed25519') && type === 'ed25519');
 }
@@ -178,7 +180,7 @@ function describeKey(key: KeyObject): string {
 
 /** The proof's `htu`: the request URL without query and fragment (RFC 9449 §4.2). */
 export function htuOf(url: string | URL): string {
-  const parsed = typeof url === 'string' ? new URL(url) : url;
+  const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`;
 }
 
@@ -211,15 +213,6 @@ export class DpopKey {
     }
   }
 
-  /** The key's RFC 7638 thumbprint (what a bound token's `cnf.jkt` holds); undefined until a generated key exists. */
-  get thumbprint(): string | undefined {
-    return this.#jkt;
-  }
-
-  get alg(): string {
-    return this.#alg;
-  }
-
   /**
    * Picks the proof algorithm from the server's `dpop_signing_alg_values_supported` (none listed: the default).
    * A key that can sign none of them is a ConfigurationError: no request would be accepted.
@@ -250,7 +243,7 @@ export class DpopKey {
     // A nonce goes into a signed JSON string: visible ASCII only (RFC 9449 §8.1 allows NQCHAR), and short.
     if (typeof nonce !== 'string' || nonce === '' || nonce.length > 2048 || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(nonce)) return;
     const origin = originOf(url);
-    if (this.#nonces.get(origin) === nonce) return;
+    // Deleted first, so that the origin heard from last is the newest, and the oldest goes when the map is full.
     this.#nonces.delete(origin);
     if (this.#nonces.size >= MAX_NONCES) this.#nonces.delete(this.#nonces.keys().next().value!);
     this.#nonces.set(origin, nonce);
@@ -321,7 +314,7 @@ export class DpopKey {
 }
 
 function originOf(url: string | URL): string {
-  return (typeof url === 'string' ? new URL(url) : url).origin;
+  return new URL(url).origin;
 }
 
 /** `cnf.jkt` of a JWT access token, decoded without verification; undefined for an opaque token or none. */
