@@ -2,16 +2,13 @@
 // that Stryker and its vitest workers run on Node 24). The settings are those of stryker.config.mjs (per-test
 // coverage, static mutants skipped, two processes at most); the files and tests are DPoP's. Results and surviving
 // mutants: docs/mutation-dpop.md. Reports: .scratch/mutation/dpop/.
+import base from '../stryker.config.mjs';
+
 const out = '.scratch/mutation/dpop';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  packageManager: 'npm',
-  testRunner: 'vitest',
-  vitest: { configFile: 'scripts/mutate-vitest.config.ts', related: true, pool: 'forks' },
-  coverageAnalysis: 'perTest',
-  ignoreStatic: process.env.M2M_MUTATE_STATIC !== '1',
-  concurrency: 2,
+  ...base,
   mutate: [
     'src/dpop.ts',
     'src/adapters/dpop.ts',
@@ -29,15 +26,8 @@ export default {
     'test/options-behaviour.test.ts',
     'test/adapter-policy.test.ts',
   ],
-  timeoutMS: 10_000,
-  timeoutFactor: 1.5,
-  thresholds: { high: 90, low: 80, break: null },
   tempDirName: '.scratch/stryker-tmp-dpop',
-  cleanTempDir: 'always',
-  ignorePatterns: ['.scratch', 'dist', 'coverage', 'bench/peers/node_modules', '.vitest-results*.json'],
   incrementalFile: `${out}/incremental.json`,
-  reporters: ['progress-append-only', 'clear-text', 'html', 'json'],
   htmlReporter: { fileName: `${out}/index.html` },
   jsonReporter: { fileName: `${out}/mutation.json` },
-  clearTextReporter: { allowColor: false, logTests: false, reportMutants: false, reportScoreTable: true },
 };

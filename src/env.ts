@@ -57,9 +57,17 @@ function readFile(path: string, name: string): string {
   }
 }
 
-/** A PEM given inline, or the path of a file holding one. */
-function pemOrPath(v: string, name: string): string {
-  return v.includes('-----BEGIN ') ? v.replace(/\\n/g, '\n') : readFile(v, name);
+/**
+ * The PEM in `name` (inline, or the path of a file holding one) or in the file `${name}_FILE` names; undefined
+ * when neither is set, refused when both are.
+ */
+function pemFromEnv(env: EnvRecord, name: string): string | undefined {
+  const inline = value(env, name);
+  const file = value(env, `${name}_FILE`);
+  if (inline !== undefined && file !== undefined) throw new ConfigurationError(name, `${name} and ${name}_FILE are both set: unset one`);
+  if (file !== undefined) return readFile(file, `${name}_FILE`);
+  if (inline === undefined) return undefined;
+  return inline.includes('-----BEGIN ') ? inline.replace(/\\n/g, '\n') : readFile(inline, name);
 }
 
 /**
@@ -103,14 +111,9 @@ export function optionsFromEnv(env: EnvRecord = process.env, overrides: EnvOverr
     if (secret !== undefined && secretFile !== undefined) {
       throw new ConfigurationError('M2M_CLIENT_SECRET', 'M2M_CLIENT_SECRET and M2M_CLIENT_SECRET_FILE are both set: unset one');
     }
-    const key = value(env, 'M2M_PRIVATE_KEY');
-    const keyFile = value(env, 'M2M_PRIVATE_KEY_FILE');
-    if (key !== undefined && keyFile !== undefined) {
-      throw new ConfigurationError('M2M_PRIVATE_KEY', 'M2M_PRIVATE_KEY and M2M_PRIVATE_KEY_FILE are both set: unset one');
-    }
+    const pem = pemFromEnv(env, 'M2M_PRIVATE_KEY');
     if (secret !== undefined) credentials.clientSecret = secret;
     else if (secretFile !== undefined) credentials.clientSecret = readFile(secretFile, 'M2M_CLIENT_SECRET_FILE').trim();
-    const pem = key !== undefined ? pemOrPath(key, 'M2M_PRIVATE_KEY') : keyFile !== undefined ? readFile(keyFile, 'M2M_PRIVATE_KEY_FILE') : undefined;
     if (pem !== undefined) {
       const kid = value(env, 'M2M_PRIVATE_KEY_ID');
       const alg = value(env, 'M2M_PRIVATE_KEY_ALG');
@@ -145,20 +148,15 @@ export function optionsFromEnv(env: EnvRecord = process.env, overrides: EnvOverr
 /** The `dpop` option from M2M_DPOP, M2M_DPOP_KEY(_FILE) and M2M_DPOP_ALG; undefined when none is set. */
 function dpopFromEnv(env: EnvRecord): true | { key?: string; alg?: string } | undefined {
   const flag = value(env, 'M2M_DPOP');
-  const key = value(env, 'M2M_DPOP_KEY');
-  const keyFile = value(env, 'M2M_DPOP_KEY_FILE');
   const alg = value(env, 'M2M_DPOP_ALG');
   if (flag !== undefined && !['true', 'false', '1', '0'].includes(flag.toLowerCase())) {
     throw new ConfigurationError('M2M_DPOP', `must be true or false, got ${JSON.stringify(flag)}`);
   }
   const on = flag !== undefined && (flag.toLowerCase() === 'true' || flag === '1');
-  if (flag !== undefined && !on && (key !== undefined || keyFile !== undefined)) {
+  if (flag !== undefined && !on && (value(env, 'M2M_DPOP_KEY') !== undefined || value(env, 'M2M_DPOP_KEY_FILE') !== undefined)) {
     throw new ConfigurationError('M2M_DPOP', 'is false but M2M_DPOP_KEY or M2M_DPOP_KEY_FILE is set: unset one');
   }
-  if (key !== undefined && keyFile !== undefined) {
-    throw new ConfigurationError('M2M_DPOP_KEY', 'M2M_DPOP_KEY and M2M_DPOP_KEY_FILE are both set: unset one');
-  }
-  const pem = key !== undefined ? pemOrPath(key, 'M2M_DPOP_KEY') : keyFile !== undefined ? readFile(keyFile, 'M2M_DPOP_KEY_FILE') : undefined;
+  const pem = pemFromEnv(env, 'M2M_DPOP_KEY');
   if (pem === undefined && !on) {
     if (alg !== undefined) throw new ConfigurationError('M2M_DPOP_ALG', 'is set without DPoP: set M2M_DPOP_KEY (or M2M_DPOP=true) too');
     return undefined;

@@ -10,16 +10,9 @@ import { answeredBy, asAbortSignal, authorizationFor, isReplayableBody, originOf
 import { parseChallenges } from '../src/adapters/www-authenticate.js';
 import type { Token } from '../src/index.js';
 import { DEFAULT_RENEW_INTERVAL, resolveAdapterOptions } from '../src/adapters/options.js';
+import { configError } from './helpers/config-error.js';
 
-function refusal(options: unknown, own: string[] = []): { option: string; message: string } {
-  try {
-    resolveAdapterOptions(options, own);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (options: unknown, own: string[] = []): ConfigurationError => configError(() => resolveAdapterOptions(options, own));
 const says = (options: unknown, option: string, text: string) => expect(refusal(options)).toMatchObject({ option, message: expect.stringContaining(text) });
 
 describe('adapter option refusals say what the option takes', () => {

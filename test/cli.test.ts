@@ -48,6 +48,9 @@ afterAll(async () => {
   await demo?.close();
 });
 
+/** `Name: value` lines, as `header --url` prints them, as a headers object. */
+const asHeaders = (stdout: string) =>
+  Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
 const doctorJson = (r: CliResult) => JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] };
 const check = (r: CliResult, name: string) => doctorJson(r).checks.find((c) => c.name === name)!;
 
@@ -170,12 +173,12 @@ describe('m2m-token token and header', () => {
       expect(r).toMatchObject({ code: 0, stderr: '' });
       const lines = r.stdout.trim().split('\n');
       expect(lines).toEqual([expect.stringMatching(/^Authorization: DPoP eyJ/), expect.stringMatching(/^DPoP: eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/)]);
-      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+      const headers = asHeaders(r.stdout);
       expect((await fetch(url, { headers })).status).toBe(200);
       // The proof is for that request only: replayed, or sent with another method, the API refuses it.
       expect((await fetch(url, { headers })).status).toBe(401);
       const post = await cli(['header', '--url', url], dpopEnv);
-      expect((await fetch(url, { method: 'POST', headers: Object.fromEntries(post.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)])) })).status).toBe(401);
+      expect((await fetch(url, { method: 'POST', headers: asHeaders(post.stdout) })).status).toBe(401);
       const noUrl = await cli(['header'], dpopEnv);
       expect(noUrl.code).toBe(2);
       expect(noUrl.stderr).toContain('DPoP token: give --url');

@@ -21,6 +21,7 @@ import {
 import { ConfigurationError, TokenClient, TokenClientError } from '../src/index.js';
 import { setup } from './helpers/client.js';
 import { json } from './helpers/token-server.js';
+import { configError } from './helpers/config-error.js';
 
 const keys = {
   rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
@@ -40,16 +41,6 @@ afterEach(() => {
 });
 
 const creds = (fields: Partial<Credentials> = {}): Credentials => ({ clientId: 'app', clientSecret: undefined, assertion: undefined, tls: false, ...fields });
-
-function configError(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 const unsignedJwt = (claims: Record<string, unknown>) =>
   `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`;

@@ -9,6 +9,7 @@ import { fetchWithTokens } from 'm2m-token/fetch';
 import { mockNetwork, mockTokenEndpoint, useMockNetwork } from 'm2m-token/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPlainServer, type PlainServer } from './helpers/adapter-fixture.js';
+import { configError } from './helpers/config-error.js';
 
 const CLIENT_ID = 'dpop-behaviour-client';
 const SECRET = 'fake-dpop-behaviour-secret';
@@ -25,15 +26,7 @@ function client(options: Partial<TokenClientOptions> = {}): TokenClient {
 }
 
 /** The ConfigurationError `dpop` makes at construction. */
-function refusal(dpop: unknown): ConfigurationError {
-  try {
-    client({ dpop } as Partial<TokenClientOptions>);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error(`dpop ${String(dpop)} was accepted`);
-}
+const refusal = (dpop: unknown): ConfigurationError => configError(() => client({ dpop } as Partial<TokenClientOptions>));
 
 const dpopJson = (c: TokenClient) => c.toJSON().dpop as { alg: string; thumbprint: string | undefined; key: string };
 const KEY_SHAPES = 'give a PEM private key, a private JWK, a KeyObject, or a Web Crypto key pair { privateKey, publicKey }';

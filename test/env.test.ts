@@ -7,20 +7,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ENV_NAMES, optionsFromEnv } from '../src/env.js';
 import { ConfigurationError, ErrorCode, TokenClient } from '../src/index.js';
 import { startTokenServer, type TokenServer } from './helpers/token-server.js';
+import { configError } from './helpers/config-error.js';
 
 const base = { M2M_CLIENT_ID: 'c', M2M_CLIENT_SECRET: 'fake-secret' };
 const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
 const dir = mkdtempSync(join(tmpdir(), 'm2m-env-'));
 
 function refusal(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).code).toBe(ErrorCode.INVALID_OPTION);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
+  const error = configError(fn);
+  expect(error.code).toBe(ErrorCode.INVALID_OPTION);
+  return error;
 }
 
 describe('optionsFromEnv', () => {

@@ -3,16 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../src/errors.js';
 import { bypassesProxy, nodeUsesEnvProxy, parseNoProxy, parseProxyUrl, proxyFor, resolveProxy } from '../src/proxy.js';
-
-function configError(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+import { configError } from './helpers/config-error.js';
 
 const bypass = (noProxy: string, url: string) => bypassesProxy(parseNoProxy(noProxy), new URL(url));
 

@@ -1,19 +1,10 @@
 // Token parameters as the server and the cache see them: what extraParams may not override, which values are
 // refused (naming the option and the fix), which calls share a token, within a client and across a fleet.
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, TokenClient, type StoredToken, type TokenStore } from '../src/index.js';
+import { TokenClient, type StoredToken, type TokenStore } from '../src/index.js';
 import { mergeTokenParams, normalizeTokenParams, RESERVED_PARAMS } from '../src/token-params.js';
 import { setup } from './helpers/client.js';
-
-function configError(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+import { configError } from './helpers/config-error.js';
 
 const RESERVED = ['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'audience', 'organization', 'scope', 'resource'];
 
