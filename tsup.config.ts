@@ -116,6 +116,11 @@ const shared: Options = {
   platform: 'node',
   splitting: false,
   clean: false,
+  // Whitespace and syntax only: names stay as written (stack traces, err.name), and the .map files point at src/.
+  // V8 scans every byte of a bundle before it runs it: on a cold start (serverless, a CLI) this takes 6.4 M of the
+  // 44 M instructions the first token costs over a bare node:http request (callgrind, docs/performance.md).
+  minifyWhitespace: true,
+  minifySyntax: true,
 };
 const commonjs: Options = {
   ...shared,
