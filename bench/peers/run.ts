@@ -50,7 +50,7 @@ const CACHED_ROUNDS = QUICK ? 3 : 7;
 const CACHED_MS = QUICK ? 40 : 100; // each measurement runs whole batches until this much time has passed
 const STAMPEDE_CALLERS = 1000;
 const IMPORT_ROUNDS = QUICK ? 3 : 7;
-const COLDSTART_ROUNDS = QUICK ? 5 : 15;
+const COLDSTART_ROUNDS = QUICK ? 5 : 25;
 /** A cold-start child still running after this has something open that keeps its event loop alive. */
 const COLDSTART_EXIT_MS = 10_000;
 const MEMORY_KEYS = QUICK ? 20_000 : 200_000;
