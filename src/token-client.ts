@@ -314,12 +314,15 @@ export class TokenClient implements TokenSource {
     // A token may claim to live for ever (expires_in 1e20, a JWT exp of 1e300): its cache entry ends at the cap.
     const capped = token.expiresAt - now > MAX_CACHED_LIFETIME ? { expiresAt: now + MAX_CACHED_LIFETIME, expiresIn: MAX_CACHED_LIFETIME } : token;
     const stale = this.#options.staleIfError;
+    // Fields listed, not spread: one object shape for every entry, built without a copy (made once per token fetched).
+    const { usableUntil, refreshAt } = scheduleToken(capped, this.#options.expiry);
     return {
       token,
       resolved: Promise.resolve(token),
       refreshFailures: 0,
       offset: this.#monotonic() - now,
-      ...scheduleToken(capped, this.#options.expiry),
+      usableUntil,
+      refreshAt,
       staleUntil: stale ? capped.expiresAt - (stale.minRemaining ?? Math.min(10_000, capped.expiresIn / 10)) : -Infinity,
       failing: false,
       retryAt: 0,
