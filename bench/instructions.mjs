@@ -1,5 +1,5 @@
 // npm run bench:instructions: the client's work counted in CPU instructions (valgrind's callgrind), which, unlike
-// wall or CPU time, the load of a shared machine does not change: two runs agree to about 0.01 %. Two rows:
+// wall or CPU time, the load of a shared machine does not change. Two rows:
 //
 //   1. Cold start: a fresh process that loads the library, constructs it, gets one token and closes, beside bare
 //      `node -e 0` and the floor (one node:http request, what bench:peers' cold-start row uses too).
@@ -8,8 +8,10 @@
 //      Agent: calls 400 to 2 400 of a fresh process (the difference of two runs), so start-up and the first
 //      calls' compilation are left out.
 //
-// The token server is its own process, not counted. V8 runs single-threaded with fixed seeds and address-space
-// randomisation off (setarch -R), so that the counts repeat. Needs valgrind and setarch (Debian: apt install
+// The token server is its own process, not counted. V8 runs in its predictable mode (--predictable: one thread, and a
+// GC schedule that does not depend on elapsed time, which valgrind's slowdown and the machine's load would change)
+// with fixed seeds and address-space randomisation off (setarch -R), so that the counts repeat: the cold start to
+// about 0.01 %, the fetch path to about 0.5 %. Needs valgrind and setarch (Debian: apt install
 // valgrind util-linux): without them it says so and exits 1. It measures the built dist/ (run npm run build first).
 //
 //   npm run bench:instructions                    # both rows (about 5 minutes on the 2-core development machine)
@@ -71,7 +73,7 @@ const nodeHttpCall = (agent) => `() => new Promise((resolve, reject) => {
 function instructions(file, ...args) {
   const result = spawnSync(
     'setarch',
-    ['-R', 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', '--hash-seed=1', '--random-seed=1', file, ...args],
+    ['-R', 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', '--hash-seed=1', '--random-seed=1', file, ...args],
     { cwd: scratch, encoding: 'utf8' },
   );
   const collected = /Collected : (\d+)/.exec(result.stderr)?.[1];
