@@ -37,6 +37,10 @@ export const GROUPS = {
     // quota.test.ts drives the mock endpoint's Auth0 quotas (src/testing/quotas.ts) through a TokenClient.
     testFiles: [...tests((f) => (f.startsWith('testing-') && f !== 'testing-entry.test.ts') || f === 'quota.test.ts'), 'examples/app-under-test/app.test.ts'],
   },
+  opentelemetry: {
+    mutate: ['src/opentelemetry/**/*.ts'],
+    testFiles: tests((f) => f.startsWith('opentelemetry')),
+  },
 };
 
 const groupName = process.env.M2M_MUTATE_GROUP;
