@@ -66,7 +66,8 @@ function interceptor(s: TokenSource, dispatcherOrigin?: unknown) {
     return true;
   };
   // compose() passes the dispatcher's origin; undefined: an Agent, where opts.origin decides.
-  const intercept = tokenInterceptor(s, { anyOrigin: {}, renewOn: 'any-401', renewInterval: 0 })(dispatch, dispatcherOrigin);
+  const factory = tokenInterceptor(s, { anyOrigin: {}, renewOn: 'any-401', renewInterval: 0 }) as unknown as (d: Dispatcher.Dispatch, origin: unknown) => Dispatcher.Dispatch;
+  const intercept = factory(dispatch, dispatcherOrigin);
   const send = (handler: Dispatcher.DispatchHandler) => intercept({ origin: ORIGIN, path: '/x', method: 'GET', headers: {} }, handler);
   return { attempts, send };
 }
