@@ -1,5 +1,5 @@
-// Mutation testing: one Stryker run per group of stryker.config.mjs (core, adapters, redis, testing), then one
-// table of the score per file over all the groups' reports. Run through npm, so that everything runs on Node 24:
+// Mutation testing: one Stryker run per group of stryker.config.mjs (core, adapters, redis, testing, opentelemetry,
+// cli), then one table of the score per file over all the groups' reports. Run through npm, so that everything runs on Node 24:
 //
 //   npm run mutate                      every group (slow: see docs/mutation.md)
 //   npm run mutate -- core redis        some groups
