@@ -49,8 +49,8 @@ class Attempt {
   start(context: object = {}): void {
     this.handler.onRequestStart!(this.controller, context);
   }
-  respond(status: number, body = ''): void {
-    this.handler.onResponseStart!(this.controller, status, { 'content-type': 'text/plain' }, String(status));
+  respond(status: number, body = '', headers: Record<string, string> = {}): void {
+    this.handler.onResponseStart!(this.controller, status, { 'content-type': 'text/plain', ...headers }, String(status));
     if (body !== '') this.handler.onResponseData!(this.controller, Buffer.from(body));
     this.handler.onResponseEnd!(this.controller, {});
   }
@@ -59,7 +59,7 @@ class Attempt {
   }
 }
 
-function interceptor(s: TokenSource, dispatcherOrigin?: unknown) {
+function interceptor(s: TokenSource, dispatcherOrigin?: unknown, body?: unknown) {
   const attempts: Attempt[] = [];
   const dispatch: Dispatcher.Dispatch = (opts, handler) => {
     attempts.push(new Attempt(opts, handler));
@@ -68,7 +68,7 @@ function interceptor(s: TokenSource, dispatcherOrigin?: unknown) {
   // compose() passes the dispatcher's origin; undefined: an Agent, where opts.origin decides.
   const factory = tokenInterceptor(s, { anyOrigin: {}, renewOn: 'any-401', renewInterval: 0 }) as unknown as (d: Dispatcher.Dispatch, origin: unknown) => Dispatcher.Dispatch;
   const intercept = factory(dispatch, dispatcherOrigin);
-  const send = (handler: Dispatcher.DispatchHandler) => intercept({ origin: ORIGIN, path: '/x', method: 'GET', headers: {} }, handler);
+  const send = (handler: Dispatcher.DispatchHandler) => intercept({ origin: ORIGIN, path: '/x', method: 'GET', headers: {}, ...(body === undefined ? {} : { body: body as string }) }, handler);
   return { attempts, send };
 }
 
@@ -273,5 +273,113 @@ describe('tokenInterceptor: where the dispatcher connects', () => {
     attempts[0]!.start();
     attempts[0]!.respond(200, 'ok');
     expect(events).toEqual(['start', 'response 200', 'data ok', 'end']);
+  });
+});
+
+describe('tokenInterceptor: DPoP tokens', () => {
+  /** A DPoP source: dpop-1, then dpop-2 on a renewal; proof-1, proof-2, … each naming the nonce it knows. */
+  function dpopSource(renewedType = 'DPoP') {
+    const log: string[] = [];
+    let proofs = 0;
+    let nonce: string | undefined;
+    const s: TokenSource = {
+      getToken: async (options) =>
+        createToken({ accessToken: options?.forceRefresh ? 'dpop-2' : 'dpop-1', tokenType: options?.forceRefresh ? renewedType : 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }),
+      invalidate: () => undefined,
+      proof: async (token, method, url) => {
+        proofs += 1;
+        log.push(`proof-${proofs} ${token.accessToken} ${method} ${String(url)} nonce=${nonce ?? '-'}`);
+        return `proof-${proofs}`;
+      },
+      rememberNonce: (url, value) => {
+        nonce = value;
+        log.push(`nonce ${String(url)} ${value}`);
+      },
+    };
+    return { s, log };
+  }
+  const challenge = { 'www-authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce required"', 'dpop-nonce': 'n-1' };
+
+  it('each attempt carries the token and a fresh proof; a nonce challenge is hidden, and the request goes once more with a proof that carries the nonce', async () => {
+    const { s, log } = dpopSource();
+    const { attempts, send } = interceptor(s);
+    const { events, handler } = caller();
+    send(handler);
+    await flush();
+    await flush();
+    expect(attempts[0]!.opts.headers).toEqual({ authorization: 'DPoP dpop-1', dpop: 'proof-1' });
+    attempts[0]!.start();
+    attempts[0]!.respond(401, 'use the nonce', challenge);
+    await flush();
+    await flush();
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]!.opts.headers).toEqual({ authorization: 'DPoP dpop-1', dpop: 'proof-2' });
+    attempts[1]!.start();
+    attempts[1]!.respond(200, 'ok');
+    expect(events).toEqual(['start', 'response 200', 'data ok', 'end']);
+    expect(log).toEqual([`proof-1 dpop-1 GET ${ORIGIN}/x nonce=-`, `nonce ${ORIGIN}/x n-1`, `proof-2 dpop-1 GET ${ORIGIN}/x nonce=n-1`]);
+  });
+
+  it('a nonce on any answer is remembered; not one from another origin at the end of a redirect', async () => {
+    const { s, log } = dpopSource();
+    const { attempts, send } = interceptor(s);
+    send(caller().handler);
+    await flush();
+    await flush();
+    // Redirected within the origin: still this origin's nonce.
+    attempts[0]!.start({ history: [new URL(`${ORIGIN}/old`), `${ORIGIN}/x`] });
+    attempts[0]!.respond(200, 'ok', { 'dpop-nonce': 'n-ok' });
+    send(caller().handler);
+    await flush();
+    await flush();
+    attempts[1]!.start({ history: [`${ORIGIN}/x`, 'https://elsewhere.example.com/y'] });
+    attempts[1]!.respond(200, 'ok', { 'dpop-nonce': 'n-elsewhere' });
+    // An unparsable hop is another origin too.
+    send(caller().handler);
+    await flush();
+    await flush();
+    attempts[2]!.start({ history: [null] });
+    attempts[2]!.respond(200, 'ok', { 'dpop-nonce': 'n-odd' });
+    expect(log.filter((l) => l.startsWith('nonce'))).toEqual([`nonce ${ORIGIN}/x n-ok`]);
+  });
+
+  it('a nonce challenge from another origin, to a stream body, or to the replay is passed on as it is', async () => {
+    for (const variant of ['redirected', 'stream', 'replay'] as const) {
+      const { s } = dpopSource();
+      const body = variant === 'stream' ? (async function* () {})() : undefined;
+      const { attempts, send } = interceptor(s, undefined, body);
+      const { events, handler } = caller();
+      send(handler);
+      await flush();
+      await flush();
+      if (variant === 'replay') {
+        // A renewal first (invalid_token), then the nonce challenge on the replay.
+        attempts[0]!.start();
+        attempts[0]!.respond(401, 'expired', { 'www-authenticate': 'DPoP error="invalid_token"' });
+        await flush();
+        await flush();
+        await flush();
+      }
+      const last = attempts.at(-1)!;
+      last.start(variant === 'redirected' ? { history: ['https://elsewhere.example.com/x'] } : {});
+      last.respond(401, 'use the nonce', challenge);
+      await flush();
+      await flush();
+      expect({ variant, attempts: attempts.length, events }).toEqual({ variant, attempts: variant === 'replay' ? 2 : 1, events: ['start', 'response 401', 'data use the nonce', 'end'] });
+    }
+  });
+
+  it('a renewal that brings a Bearer token: the replay has no proof', async () => {
+    const { s } = dpopSource('Bearer');
+    const { attempts, send } = interceptor(s);
+    send(caller().handler);
+    await flush();
+    await flush();
+    attempts[0]!.start();
+    attempts[0]!.respond(401, 'expired', { 'www-authenticate': 'DPoP error="invalid_token"' });
+    await flush();
+    await flush();
+    await flush();
+    expect(attempts[1]!.opts.headers).toEqual({ authorization: 'Bearer dpop-2' });
   });
 });
