@@ -1,5 +1,6 @@
 // m2m-token/axios edge by edge, around a scripted axios adapter (no network): what reaches the "server", what the
 // caller gets back, and what an AxiosError shows of the token. Each test names the behaviour a user relies on.
+import { Readable } from 'node:stream';
 import axios, { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { describe, expect, it } from 'vitest';
 import { createToken, type GetTokenOptions, type TokenSource } from 'm2m-token';
@@ -24,7 +25,9 @@ function issuing(prefix = 'tok') {
 
 interface Sent {
   url: string;
+  method: string;
   authorization: unknown;
+  dpop: unknown;
 }
 type Reply = { status: number; request?: unknown; headers?: Record<string, string> };
 
@@ -37,7 +40,7 @@ function scripted(replies: Reply[] = []) {
   const sent: Sent[] = [];
   const instance = axios.create({
     adapter: async (config: InternalAxiosRequestConfig) => {
-      sent.push({ url: String(config.url), authorization: config.headers.get('Authorization') });
+      sent.push({ url: String(config.url), method: String(config.method), authorization: config.headers.get('Authorization'), dpop: config.headers.get('DPoP') });
       const reply = replies.shift() ?? { status: 200 };
       const response: AxiosResponse = { data: { ok: reply.status === 200 }, status: reply.status, statusText: String(reply.status), headers: reply.headers ?? {}, config, request: reply.request };
       if (config.validateStatus && !config.validateStatus(response.status)) {
@@ -185,3 +188,94 @@ describe('attachTokens: replays through an interceptor that rebuilds the config'
   });
 });
 
+
+describe('attachTokens: DPoP tokens', () => {
+  /** dpop-1, then on a renewal dpop-2 (or a Bearer token); proof-1, proof-2, … naming the nonce they know. */
+  function dpopSource(renewedType = 'DPoP') {
+    const log: string[] = [];
+    let proofs = 0;
+    let nonce: string | undefined;
+    const source: TokenSource = {
+      getToken: async (options) =>
+        createToken({ accessToken: options?.forceRefresh ? 'dpop-2' : 'dpop-1', tokenType: options?.forceRefresh ? renewedType : 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }),
+      invalidate: () => undefined,
+      proof: async (token, method, url) => {
+        proofs += 1;
+        log.push(`proof-${proofs} ${token.accessToken} ${method} ${String(url)} nonce=${nonce ?? '-'}`);
+        return `proof-${proofs}`;
+      },
+      rememberNonce: (url, value) => {
+        nonce = value;
+        log.push(`nonce ${String(url)} ${value}`);
+      },
+    };
+    return { source, log };
+  }
+  const challenge = { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n-1' };
+  const sends = (sent: Sent[]) => sent.map((s) => `${s.method} ${String(s.authorization)} ${String(s.dpop)}`);
+
+  it('a nonce challenge: the request goes once more, same token, with a proof that carries the nonce', async () => {
+    const { instance, sent } = scripted([{ status: 401, headers: challenge }]);
+    const { source, log } = dpopSource();
+    attachTokens(instance, source, { anyOrigin: {} });
+    expect((await instance.post(`${API}/x`, 'body')).status).toBe(200);
+    expect(sends(sent)).toEqual(['post DPoP dpop-1 proof-1', 'post DPoP dpop-1 proof-2']);
+    expect(log).toEqual([`proof-1 dpop-1 POST ${API}/x nonce=-`, `nonce ${API}/x n-1`, `proof-2 dpop-1 POST ${API}/x nonce=n-1`]);
+  });
+
+  it('a nonce challenge to a stream body is returned as is', async () => {
+    const { instance, sent } = scripted([{ status: 401, headers: challenge }]);
+    const { source, log } = dpopSource();
+    attachTokens(instance, source, { anyOrigin: {} });
+    const error = await failure(instance.post(`${API}/x`, Readable.from(['streamed'])));
+    expect(error.response?.status).toBe(401);
+    expect(sent).toHaveLength(1);
+    expect(log.filter((l) => l.startsWith('nonce'))).toEqual([`nonce ${API}/x n-1`]);
+  });
+
+  it('a nonce on a success or on an error response is remembered', async () => {
+    const { instance } = scripted([{ status: 200, headers: { 'dpop-nonce': 'n-ok' } }, { status: 500, headers: { 'dpop-nonce': 'n-500' } }]);
+    const { source, log } = dpopSource();
+    attachTokens(instance, source, { anyOrigin: {} });
+    await instance.get(`${API}/a`);
+    await failure(instance.get(`${API}/b`));
+    expect(log.filter((l) => l.startsWith('nonce'))).toEqual([`nonce ${API}/a n-ok`, `nonce ${API}/b n-500`]);
+  });
+
+  it('a renewed DPoP token gets a fresh proof; a renewal that brings a Bearer token sends no proof', async () => {
+    for (const [renewedType, expected] of [
+      ['DPoP', ['get DPoP dpop-1 proof-1', 'get DPoP dpop-2 proof-2']],
+      ['Bearer', ['get DPoP dpop-1 proof-1', 'get Bearer dpop-2 undefined']],
+    ] as const) {
+      const { instance, sent } = scripted([{ status: 401, headers: { 'www-authenticate': 'DPoP error="invalid_token"' } }]);
+      const { source } = dpopSource(renewedType);
+      attachTokens(instance, source, { anyOrigin: {} });
+      expect((await instance.get(`${API}/x`)).status).toBe(200);
+      expect(sends(sent)).toEqual(expected);
+    }
+  });
+
+  it('a redacted error\'s config sent again gets a real token and a fresh proof', async () => {
+    const { instance, sent } = scripted([{ status: 500 }]);
+    const { source } = dpopSource();
+    attachTokens(instance, source, { anyOrigin: {} });
+    const error = await failure(instance.get(`${API}/x`));
+    expect(String(error.config?.headers.get('Authorization'))).toBe('DPoP [REDACTED]');
+    expect((await instance.request(error.config!)).status).toBe(200);
+    expect(sends(sent)).toEqual(['get DPoP dpop-1 proof-1', 'get DPoP dpop-1 proof-2']);
+  });
+
+  it('a redacted error\'s config sent again when the source now gives a Bearer token: no proof goes with it', async () => {
+    const { instance, sent } = scripted([{ status: 500 }]);
+    let type = 'DPoP';
+    const source: TokenSource = {
+      getToken: async () => createToken({ accessToken: 'tok', tokenType: type, expiresIn: 60_000, expiresAt: Date.now() + 60_000 }),
+      proof: async () => 'proof',
+    };
+    attachTokens(instance, source, { anyOrigin: {} });
+    const error = await failure(instance.get(`${API}/x`));
+    type = 'Bearer';
+    await instance.request(error.config!);
+    expect(sends(sent)).toEqual(['get DPoP tok proof', 'get Bearer tok undefined']);
+  });
+});
