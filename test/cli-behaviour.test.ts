@@ -84,6 +84,8 @@ describe('tokenFailure: the fix for a refused token request', () => {
     const general = 'see the error code in docs/errors.md; check M2M_TOKEN_ENDPOINT and the credentials';
     expect(tokenFailure(oauth('invalid_request', { errorDescription: 'grant_type missing' }), options, undefined, undefined).fix).toBe(general);
     expect(tokenFailure(oauth('invalid_request'), options, undefined, undefined).fix).toBe(general);
+    // Another OAuth error whose description happens to name the audience: not an audience problem.
+    expect(tokenFailure(oauth('server_error', { errorDescription: 'audience service down' }), options, undefined, undefined).fix).toBe(general);
   });
 
   it('invalid_scope: the scope asked for, however it was given', () => {
@@ -102,6 +104,7 @@ describe('tokenFailure: the fix for a refused token request', () => {
       expect(fail('M2M_HTTP_STATUS', { status })).toBe(`no token endpoint at that URL (HTTP ${status}): check M2M_TOKEN_ENDPOINT; for Auth0 use M2M_DOMAIN=tenant.region.auth0.com, not a URL with a path`);
     }
     expect(fail('M2M_HTTP_STATUS', { status: 500 })).toBe('see the error code in docs/errors.md; check M2M_TOKEN_ENDPOINT and the credentials');
+    expect(fail('M2M_OAUTH_ERROR', { status: 404 })).toBe('see the error code in docs/errors.md; check M2M_TOKEN_ENDPOINT and the credentials');
     expect(fail('M2M_QUOTA_EXCEEDED')).toBe('the Auth0 token quota is used up: wait for the reset, cache tokens (a shared TokenStore), or raise the quota');
     for (const code of ['M2M_RESPONSE_NOT_JSON', 'M2M_RESPONSE_INVALID', 'M2M_RESPONSE_MALFORMED_JSON']) {
       expect(fail(code)).toBe('the URL did not answer like a token endpoint: check M2M_TOKEN_ENDPOINT');
@@ -168,6 +171,7 @@ describe('checkToken: the response, claims and quota of an issued token', () => 
     expect((await check(token({ tokenType: 'mac' }))).response).toEqual(['warn', 'token_type mac, not Bearer', 'the API must accept this token type; `header` prints it as is']);
     expect((await check(token({ tokenType: 'DPoP' }))).response[0]).toBe('warn');
     expect((await check(token({ tokenType: 'DPoP' }), { ...base, dpop: false } as TokenClientOptions)).response[0]).toBe('warn');
+    expect((await check(token({ tokenType: 'mac' }), { ...base, dpop: { privateKey: 'k' } } as unknown as TokenClientOptions)).response[0]).toBe('warn');
     expect((await check(token({ tokenType: 'DPoP' }), { ...base, dpop: { privateKey: 'k' } } as unknown as TokenClientOptions)).response).toEqual(['pass', 'token_type DPoP (bound to the M2M_DPOP key), expires_in 3600 s']);
     expect((await check(token({ raw: {} }))).response).toEqual(['warn', 'no expires_in: lifetime 3600 s taken from the JWT exp or the default', 'have the server send expires_in']);
     expect((await check(token({ expiresIn: 59_000 }))).response).toEqual(['fail', 'lifetime 59 s: too short to cache', lifetimeFix]);
@@ -186,6 +190,10 @@ describe('checkToken: the response, claims and quota of an issued token', () => 
     ]);
     expect((await check(token({ accessToken: jwt({ aud: 'https://api' }) }), { ...base, audience: 'https://api' })).claims).toEqual(['pass', 'aud ["https://api"]']);
     expect((await check(token({ accessToken: jwt({}) }))).claims).toEqual(['pass', 'aud []']);
+    // No organization configured: whatever org_id the token has is fine.
+    expect((await check(token({ accessToken: jwt({ org_id: 'org_9' }) }))).claims).toEqual(['pass', 'aud [], org_id org_9']);
+    // A scope claim that is not a string grants nothing; two missing scopes are listed apart.
+    expect((await check(token({ accessToken: jwt({ scope: ['read'] }) }), { ...base, scope: 'read write' })).claims[1]).toBe('scope lacks read write');
     // An organization given by name matches org_name.
     expect((await check(token({ accessToken: jwt({ org_name: 'acme' }) }), { ...base, organization: 'acme' })).claims[0]).toBe('pass');
   });
@@ -228,7 +236,12 @@ describe('checkToken: the response, claims and quota of an issued token', () => 
     expect((await check(token({ quota: quota([bucket(10)]) }))).quota[0]).toBe('pass');
     expect((await check(token({ quota: quota([bucket(0, 0)]) }))).quota[0]).toBe('fail');
     expect((await check(token({ quota: quota([bucket(0)]) }))).quota).toEqual(['fail', 'client per_hour 0/100 left, resets in 2 hours', `the quota is used up until its reset: ${fix}`]);
-    expect((await check(token({ quota: quota([bucket(50)], { limit: 30, remaining: 0, resetAt: undefined }) }))).quota[0]).toBe('fail');
+    expect((await check(token({ quota: quota([bucket(50)], { limit: 30, remaining: 0, resetAt: undefined }) }))).quota).toEqual([
+      'fail',
+      'client per_hour 50/100 left, resets in 2 hours; rate limit 0/30 left',
+      `the quota is used up until its reset: ${fix}`,
+    ]);
+    expect((await check(token({ quota: quota([bucket(5), bucket(50)]) }))).quota).toEqual(['warn', 'client per_hour 5/100 left, resets in 2 hours; client per_hour 50/100 left, resets in 2 hours', fix]);
   });
 });
 
