@@ -191,7 +191,7 @@ describe('checkToken: the response, claims and quota of an issued token', () => 
     expect((await check(token({ accessToken: jwt({ aud: 'https://api' }) }), { ...base, audience: 'https://api' })).claims).toEqual(['pass', 'aud ["https://api"]']);
     expect((await check(token({ accessToken: jwt({}) }))).claims).toEqual(['pass', 'aud []']);
     // No organization configured: whatever org_id the token has is fine.
-    expect((await check(token({ accessToken: jwt({ org_id: 'org_9' }) }))).claims).toEqual(['pass', 'aud [], org_id org_9']);
+    expect((await check(token({ accessToken: jwt({ org_id: 'org_9', org_name: 'acme' }) }))).claims).toEqual(['pass', 'aud [], org_id org_9']);
     // A scope claim that is not a string grants nothing; two missing scopes are listed apart.
     expect((await check(token({ accessToken: jwt({ scope: ['read'] }) }), { ...base, scope: 'read write' })).claims[1]).toBe('scope lacks read write');
     // An organization given by name matches org_name.
