@@ -71,6 +71,20 @@ describe('attachTokens: a token source that fails', () => {
   });
 });
 
+describe('attachTokens: a renewal that fails', () => {
+  it('rejects with the source\'s error; the request is not sent again with the old token', async () => {
+    const { instance, sent } = scripted([{ status: 401 }]);
+    const down = new Error('token endpoint down');
+    const source: TokenSource = {
+      getToken: async (options) => (options?.forceRefresh ? Promise.reject(down) : createToken({ accessToken: 'tok-1', tokenType: 'Bearer', expiresIn: 60_000, expiresAt: Date.now() + 60_000 })),
+      invalidate: () => undefined,
+    };
+    attachTokens(instance, source, { anyOrigin: {}, renewOn: 'any-401' });
+    await expect(instance.get(`${API}/x`)).rejects.toBe(down);
+    expect(sent).toHaveLength(1);
+  });
+});
+
 describe('attachTokens: the hops a redirected response came through', () => {
   // axios's http adapter puts them on response.request.res (follow-redirects); other adapters put nothing there.
   const renewedWith = async (request: unknown) => {
