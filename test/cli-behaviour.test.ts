@@ -215,6 +215,10 @@ describe('checkToken: the response, claims and quota of an issued token', () => 
     // Within a minute either way is fine: lifetime and iat.
     const close = jwt({ iat: now() + 50, exp: now() + 50 + 3600 + 60 });
     expect((await check(token({ accessToken: close }))).claims[0]).toBe('pass');
+    // exp or iat that is not a number (even numeric text) is not compared.
+    for (const claims of [{ exp: String(now() + 100), iat: now() }, { exp: now() + 3600, iat: String(now() + 7200) }]) {
+      expect((await check(token({ accessToken: jwt(claims) }))).claims).toEqual(['pass', 'aud []']);
+    }
     const off = jwt({ iat: now(), exp: now() + 3600 - 61 });
     expect((await check(token({ accessToken: off }))).claims[1]).toBe('exp - iat is 3539 s but expires_in is 3600 s');
   });
