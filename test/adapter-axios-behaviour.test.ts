@@ -138,6 +138,16 @@ describe('attachTokens: errors that are not axios\'s', () => {
   });
 });
 
+describe('attachTokens: what a redacted error keeps of its request', () => {
+  it('the method and the URL, without user:password@', async () => {
+    // The raw request object an adapter hands axios: replaced by the summary.
+    const { instance } = scripted([{ status: 500, request: { _header: 'POST /x HTTP/1.1' } }]);
+    attachTokens(instance, issuing().source, { anyOrigin: {} });
+    const error = await failure(instance.post('https://user:pass@api.example.com/x?q=1', 'body'));
+    expect(error.request).toEqual({ method: 'POST', url: `${API}/x?q=1` });
+  });
+});
+
 describe('attachTokens: detach', () => {
   it('a detached adapter no longer answers 401s, even for requests a later attachTokens on the same instance sends', async () => {
     const { instance, sent, replies } = scripted();
