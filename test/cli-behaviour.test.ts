@@ -156,10 +156,11 @@ describe('checkToken: the response, claims and quota of an issued token', () => 
       quota: fields.quota,
     });
   }
-  async function check(t: Token, options: TokenClientOptions = base): Promise<Record<string, [Status, string, string?]>> {
-    const checks: Record<string, [Status, string, string?]> = {};
+  type Checks = Record<'response' | 'claims' | 'quota', [Status, string, string?]>;
+  async function check(t: Token, options: TokenClientOptions = base): Promise<Checks> {
+    const checks = {} as Checks;
     await checkToken(t, options, tools, (name, status, detail, fix) => {
-      checks[name] = fix === undefined ? [status, detail] : [status, detail, fix];
+      checks[name as keyof Checks] = fix === undefined ? [status, detail] : [status, detail, fix];
     });
     return checks;
   }
