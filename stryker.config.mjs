@@ -37,6 +37,17 @@ export const GROUPS = {
     // quota.test.ts drives the mock endpoint's Auth0 quotas (src/testing/quotas.ts) through a TokenClient.
     testFiles: [...tests((f) => (f.startsWith('testing-') && f !== 'testing-entry.test.ts') || f === 'quota.test.ts'), 'examples/app-under-test/app.test.ts'],
   },
+  opentelemetry: {
+    mutate: ['src/opentelemetry/**/*.ts'],
+    testFiles: tests((f) => f.startsWith('opentelemetry')),
+  },
+  // The command line's judgements and formatting (pure functions, tested in-process by cli-behaviour.test.ts). The
+  // rest of src/cli is I/O (argument parsing, the environment, probes, printing) and runs in child processes in
+  // cli.test.ts, where no mutant is active; index.ts runs the command when imported.
+  cli: {
+    mutate: ['src/cli/advice.ts', 'src/cli/format.ts'],
+    testFiles: tests((f) => f.startsWith('cli-')),
+  },
 };
 
 const groupName = process.env.M2M_MUTATE_GROUP;

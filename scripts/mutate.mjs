@@ -1,5 +1,5 @@
-// Mutation testing: one Stryker run per group of stryker.config.mjs (core, adapters, redis, testing), then one
-// table of the score per file over all the groups' reports. Run through npm, so that everything runs on Node 24:
+// Mutation testing: one Stryker run per group of stryker.config.mjs (core, adapters, redis, testing, opentelemetry,
+// cli), then one table of the score per file over all the groups' reports. Run through npm, so that everything runs on Node 24:
 //
 //   npm run mutate                      every group (slow: see docs/mutation.md)
 //   npm run mutate -- core redis        some groups
@@ -139,9 +139,11 @@ if (flags.has('--survivors')) {
     rows.sort((a, b) => a.path.localeCompare(b.path));
     const width = Math.max(...rows.map((r) => r.path.length));
     const pad = (v, n) => String(v).padStart(n);
-    console.log(`\n${'file'.padEnd(width)}  group     score  excl. W/M  killed  survived  W/M  ignored  run (UTC)`);
+    // The group column as wide as its longest name (opentelemetry).
+    const gw = Math.max(8, ...rows.map((r) => r.group.length));
+    console.log(`\n${'file'.padEnd(width)}  ${'group'.padEnd(gw)}  score  excl. W/M  killed  survived  W/M  ignored  run (UTC)`);
     for (const r of rows) {
-      console.log(`${r.path.padEnd(width)}  ${r.group.padEnd(8)} ${pad(r.score.toFixed(1), 6)}  ${pad(r.adjusted.toFixed(1), 9)}  ${pad(r.killed, 6)}  ${pad(r.survived, 8)}  ${pad(r.excused, 3)}  ${pad(r.ignored, 7)}  ${r.when}`);
+      console.log(`${r.path.padEnd(width)}  ${r.group.padEnd(gw)} ${pad(r.score.toFixed(1), 6)}  ${pad(r.adjusted.toFixed(1), 9)}  ${pad(r.killed, 6)}  ${pad(r.survived, 8)}  ${pad(r.excused, 3)}  ${pad(r.ignored, 7)}  ${r.when}`);
     }
     // One line per group: its files together, the score the entry goals (80 %) are set on.
     for (const group of [...new Set(rows.map((r) => r.group))].sort()) {
@@ -149,13 +151,13 @@ if (flags.has('--survivors')) {
       const k = mine.reduce((s, r) => s + r.killed, 0);
       const sv = mine.reduce((s, r) => s + r.survived, 0);
       const ex = mine.reduce((s, r) => s + r.excused, 0);
-      console.log(`${`(${group})`.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
+      console.log(`${`(${group})`.padEnd(width)}  ${''.padEnd(gw)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
     }
     const sum = (f) => rows.reduce((s, r) => s + r[f], 0);
     const k = sum('killed');
     const sv = sum('survived');
     const ex = sum('excused');
-    console.log(`${'all'.padEnd(width)}  ${''.padEnd(8)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
+    console.log(`${'all'.padEnd(width)}  ${''.padEnd(gw)} ${pad(((100 * k) / (k + sv || 1)).toFixed(1), 6)}  ${pad(((100 * k) / (k + sv - ex || 1)).toFixed(1), 9)}  ${pad(k, 6)}  ${pad(sv, 8)}  ${pad(ex, 3)}`);
     console.log('score: killed (or timed out) / (killed + survived + not covered); excl. W/M leaves out the survivors docs/mutation.md lists under rules W and M; run: when the report the row comes from was written.');
   }
   process.exit(failed ? 1 : 0);

@@ -25,14 +25,9 @@ export function parseChallenges(header: string): Challenge[] {
     return m?.[0];
   };
   while (i < header.length) {
-    const c = header[i]!;
-    if (c === ',' || c === ' ' || c === '\t') {
-      i++;
-      continue;
-    }
     const token = skip(TOKEN);
     if (token === undefined) {
-      i++; // not a token character: skip it rather than give up on the rest
+      i++; // a separator (comma, space, tab) or junk: not a token character, skipped rather than give up on the rest
       continue;
     }
     skip(SPACE);

@@ -2,6 +2,7 @@
 // jose are imported here on first use, never at the top, so that this module costs nothing to parse-and-skip.
 import type { Token, TokenClient, TokenRequestMessage } from '../index.js';
 import { optionsFromEnv, type EnvRecord } from '../env.js';
+import { claimLines, decodeParts, describeError, exitFor, inWords } from './format.js';
 import { EXIT, UsageError, useColor, type Command, type ParsedValues } from './shared.js';
 
 type Library = typeof import('../index.js');
@@ -18,22 +19,6 @@ function paint(stream: NodeJS.WriteStream) {
   const on = useColor(stream);
   const wrap = (open: number, close: number) => (s: string) => (on ? `\u001b[${open}m${s}\u001b[${close}m` : s);
   return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
-}
-
-/** "in 59 minutes", "3 hours ago". */
-export function inWords(ms: number): string {
-  const abs = Math.abs(ms);
-  const units: [number, string][] = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
-  let text = 'now';
-  for (const [size, name] of units) {
-    if (abs >= size) {
-      const n = Math.round(abs / size);
-      text = `${n} ${name}${n === 1 ? '' : 's'}`;
-      break;
-    }
-  }
-  if (text === 'now') return 'now';
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
 async function readStdin(): Promise<string> {
@@ -73,29 +58,6 @@ async function configEnv(values: ParsedValues): Promise<EnvRecord> {
   return env;
 }
 
-interface ErrorLike { code?: unknown; message?: unknown; error?: unknown; errorDescription?: unknown; status?: unknown }
-
-function describeError(error: unknown): string {
-  const e = error as ErrorLike;
-  const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
-  return `${code}${error instanceof Error ? error.message : String(error)}`;
-}
-
-/** Exit status for an error thrown while configuring or getting a token. */
-function exitFor(error: unknown): number {
-  const code = (error as ErrorLike)?.code;
-  return error instanceof UsageError || code === 'M2M_INVALID_OPTION' ? EXIT.USAGE : EXIT.FAILED;
-}
-
-function decodeParts(accessToken: string, j: Jose): { header: Record<string, unknown>; claims: Record<string, unknown> } | undefined {
-  if (accessToken.split('.').length !== 3) return undefined;
-  try {
-    return { header: j.decodeProtectedHeader(accessToken) as Record<string, unknown>, claims: j.decodeJwt(accessToken) as Record<string, unknown> };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Watches the client's token requests (m2m-token:request) for the endpoint, the method used and the status. */
 async function watchRequests(lib: Library): Promise<{ seen: TokenRequestMessage[]; stop(): void }> {
   const dc = await import('node:diagnostics_channel');
@@ -105,17 +67,6 @@ async function watchRequests(lib: Library): Promise<{ seen: TokenRequestMessage[
   const handlers = { start: (m: TokenRequestMessage) => void seen.push(m), end: none, asyncStart: none, asyncEnd: none, error: none };
   channel.subscribe(handlers);
   return { seen, stop: () => channel.unsubscribe(handlers) };
-}
-
-function claimLines(claims: Record<string, unknown>, now: number): string[] {
-  const width = Math.max(...Object.keys(claims).map((k) => k.length), 3);
-  return Object.entries(claims).map(([name, v]) => {
-    let text = typeof v === 'string' ? v : JSON.stringify(v);
-    if ((name === 'exp' || name === 'iat' || name === 'nbf' || name === 'auth_time') && typeof v === 'number') {
-      text += ` (${new Date(v * 1000).toISOString()}, ${inWords(v * 1000 - now)})`;
-    }
-    return `  ${name.padEnd(width)}  ${text}`;
-  });
 }
 
 async function getToken(values: ParsedValues): Promise<{ lib: Library; client: TokenClient; token: Token; seen: TokenRequestMessage[] }> {
