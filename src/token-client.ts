@@ -553,7 +553,8 @@ export class TokenClient implements TokenSource {
     try {
       const endpoint = this.#staticEndpoint ?? (await this.#discoveredEndpoint(deadline));
       const { url, auth } = endpoint;
-      origin = url.origin;
+      // The origin the endpoint info was built with: URL's origin getter builds a new string on every read.
+      origin = endpoint.responseContext.endpoint;
       // An Auth0 quota used up (seen here, or by another process of the fleet): nothing is sent until it resets.
       const blocked = o.quota.block ? this.#quota.check(key, params.organization, origin) : undefined;
       if (blocked !== undefined) await blocked;

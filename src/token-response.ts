@@ -79,16 +79,15 @@ function parse(response: HttpResponse, context: ResponseContext, requestSecrets:
   if (!HEADER_SAFE_TOKEN.test(accessToken)) {
     throw invalid(ctx, status, `has an access_token of ${accessToken.length} characters with some that cannot go in an HTTP header (spaces, control or non-ASCII characters); the server or a proxy is broken`);
   }
-  // From here on the server may echo the token it just issued: scrub it like a secret.
-  const withToken = { ...ctx, secrets: [...ctx.secrets, accessToken] };
-  const tokenType = readTokenType(body.token_type, withToken, status);
-  const expiresIn = readLifetime(body.expires_in, accessToken, response, withToken);
+  // From here on the server may echo the token it just issued: it is scrubbed like a secret from anything shown.
+  const tokenType = readTokenType(body.token_type, ctx, status, accessToken);
+  const expiresIn = readLifetime(body.expires_in, accessToken, response, ctx);
   return createToken({
     accessToken,
     tokenType,
     expiresIn,
     expiresAt: response.sentAt + expiresIn,
-    scope: readScope(body.scope, withToken.secrets),
+    scope: readScope(body.scope, ctx.secrets, accessToken),
     raw: body,
     quota,
   });
@@ -170,7 +169,7 @@ function parseJsonObject(response: HttpResponse, ctx: ResponseContext): Record<s
   return json as Record<string, unknown>;
 }
 
-function readTokenType(value: unknown, ctx: ResponseContext, status: number): string {
+function readTokenType(value: unknown, ctx: ResponseContext, status: number, accessToken: string): string {
   // RFC 6749 requires token_type; some servers omit it (or send null), and Go's x/oauth2 reads that as Bearer too.
   if (value === undefined || value === null) {
     checkDpopType('bearer', ctx, status);
@@ -184,7 +183,7 @@ function readTokenType(value: unknown, ctx: ResponseContext, status: number): st
   if (lower === 'dpop') return 'DPoP';
   if (!scheme || !ctx.allowedTokenTypes.includes(lower)) {
     // Quoted only when it is a plain scheme name, and scrubbed even then (then cut): a server may echo anything here.
-    const shown = scheme ? JSON.stringify(redact(value, ctx.secrets).slice(0, 40)) : `(${value.length} characters, not a scheme name)`;
+    const shown = scheme ? JSON.stringify(redact(value, [...ctx.secrets, accessToken]).slice(0, 40)) : `(${value.length} characters, not a scheme name)`;
     throw new TokenResponseError(
       ErrorCode.TOKEN_TYPE_UNSUPPORTED,
       status,
@@ -222,15 +221,17 @@ function readLifetime(value: unknown, accessToken: string, response: HttpRespons
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(seconds) || seconds <= 0) {
     const shown = typeof value === 'number' ? String(value) : `of type ${Array.isArray(value) ? 'array' : typeof value}`;
-    throw invalid(ctx, status, `has expires_in ${typeof value === 'string' ? `"${redact(value, ctx.secrets).slice(0, 40)}"` : shown}; it must be a positive number of seconds`);
+    throw invalid(ctx, status, `has expires_in ${typeof value === 'string' ? `"${redact(value, [...ctx.secrets, accessToken]).slice(0, 40)}"` : shown}; it must be a positive number of seconds`);
   }
   return Math.min(seconds * 1000, MAX_LIFETIME);
 }
 
 /** The granted scope; an entry that echoes a secret or the token is replaced (a Token's printouts show the scope). */
-function readScope(value: unknown, secrets: readonly (string | undefined)[]): readonly string[] | undefined {
+function readScope(value: unknown, secrets: readonly (string | undefined)[], accessToken: string): readonly string[] | undefined {
   const entries = typeof value === 'string' ? value.split(/\s+/).filter((s) => s !== '') : Array.isArray(value) && value.every((s) => typeof s === 'string') ? (value as string[]) : undefined;
-  return entries?.map((entry) => redact(entry, secrets));
+  if (entries === undefined) return undefined;
+  const scrubbed = [...secrets, accessToken];
+  return entries.map((entry) => redact(entry, scrubbed));
 }
 
 /**

@@ -124,7 +124,8 @@ export class Transport {
     // The secrets of the last request built (an assertion, the encoded secret): a foreign error may quote them.
     let lastSecrets: readonly string[] | undefined;
     const once = async () => {
-      let request = await build();
+      const built = build();
+      let request = built instanceof Promise ? await built : built;
       lastSecrets = request.secrets;
       lastResponse = await this.#attempt(request, deadline, attempts);
       if (challenge !== undefined && challenge(lastResponse)) {
@@ -205,14 +206,15 @@ export class Transport {
   }
 
   async #attempt(request: HttpRequest, deadline: number, attempt: number): Promise<HttpResponse> {
-    const endpoint = request.url.origin;
-    const label = `${request.label ?? 'token endpoint'} ${endpoint}`;
+    const endpoint = request.origin ?? request.url.origin;
+    // For messages only: built when one is needed.
+    const label = () => `${request.label ?? 'token endpoint'} ${endpoint}`;
     // Never open a connection after close(): nothing would close it.
     if (this.#closed) throw closedError();
     const now = monotonicNow();
     const byDeadline = deadline - now < this.#config.timeout;
     const sentAt = this.#config.clock.now();
-    const tooLarge = (status: number) => tooLargeError(status, endpoint, label);
+    const tooLarge = (status: number) => tooLargeError(status, endpoint, label());
     const { dispatcher } = this.#config;
     const inFlight = dispatcher
       ? exchange(dispatcher, request, MAX_RESPONSE_BYTES, tooLarge)
@@ -229,7 +231,7 @@ export class Transport {
           : `timeout (${this.#config.timeout} ms)`;
         const error = new TokenRequestError(
           ErrorCode.TIMEOUT,
-          `${capitalize(label)} did not answer within ${which}; check that the host is reachable and healthy, or raise the option.`,
+          `${capitalize(label())} did not answer within ${which}; check that the host is reachable and healthy, or raise the option.`,
           { endpoint },
         );
         if (byDeadline) deadlineErrors.add(error);
@@ -238,7 +240,7 @@ export class Transport {
       if (failure instanceof TokenClientError) throw failure;
       const proxy = this.#agents?.proxyFor(request.url);
       const secrets = proxy ? [...(request.secrets ?? []), ...this.#agents!.secrets] : request.secrets;
-      throw networkError(cleanCopy(failure, secrets), endpoint, proxy ? `${label} through proxy ${proxy.origin}` : label);
+      throw networkError(cleanCopy(failure, secrets), endpoint, proxy ? `${label()} through proxy ${proxy.origin}` : label());
     } finally {
       this.#timer.delete(inFlight);
     }
