@@ -5,8 +5,9 @@
 import { STATUS_CODES, type ClientRequest } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openTunnel, parseProxyUrl, type ProxyServer } from '../src/proxy.js';
+import { trackTimers } from './helpers/timers.js';
 
 interface ScriptedProxy {
   proxy: ProxyServer;
@@ -20,6 +21,7 @@ interface ScriptedProxy {
 
 const open: { close(): void }[] = [];
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const o of open.splice(0)) o.close();
 });
 
@@ -64,8 +66,6 @@ const firstData = (socket: Duplex) =>
     setTimeout(() => resolve('(nothing)'), 1_000);
   });
 
-/** Timers that keep the process alive. */
-const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 async function tunnel(p: ScriptedProxy, host = 'as.example', port = 443, timeout = 2_000, pending = new Set<ClientRequest>()) {
   const socket = await openTunnel(p.proxy, host, port, timeout, pending);
@@ -112,7 +112,7 @@ describe('the answer', () => {
   ])('%i is refused with %s, and its connection closed', async (status, code, reply) => {
     const p = await scriptedProxy(reply);
     const pending = new Set<ClientRequest>();
-    const timers = refTimers();
+    const refTimers = trackTimers();
     const error = (await openTunnel(p.proxy, 'as.example', 443, 2_000, pending).catch((e: unknown) => e)) as Error & { code: string; statusCode: number };
     expect(error).toMatchObject({ code, statusCode: status });
     // Node's name for the status, when it has one (599 has none).
@@ -120,7 +120,7 @@ describe('the answer', () => {
     expect(error.message).toBe(`proxy ${p.proxy.origin} answered HTTP ${status}${reason} to CONNECT as.example:443`);
     expect(pending.size).toBe(0);
     // The tunnel's deadline timer is gone with it.
-    expect(refTimers()).toBe(timers);
+    expect(refTimers()).toBe(0);
     await expect.poll(() => p.closed[0], { timeout: 1_000 }).toBe(true);
   });
 });
@@ -143,10 +143,10 @@ describe('deadlines and the pending set', () => {
   it('an open tunnel outlives the timeout, and has left the pending set', async () => {
     const p = await scriptedProxy('HTTP/1.1 200 Connection Established\r\n\r\n');
     const pending = new Set<ClientRequest>();
-    const timers = refTimers();
+    const refTimers = trackTimers();
     const socket = await tunnel(p, 'as.example', 443, 30, pending);
     expect(pending.size).toBe(0);
-    expect(refTimers()).toBe(timers);
+    expect(refTimers()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(socket.destroyed).toBe(false);
     socket.write('still there');
