@@ -111,6 +111,25 @@ describe('a body announced over 1 MiB', () => {
   });
 });
 
+describe('discovery through a dispatcher', () => {
+  const agent = new Agent();
+  afterAll(() => agent.close());
+
+  it('fetches the metadata at its well-known path, then the token', async () => {
+    const seen: string[] = [];
+    const { port } = await serve((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === '/.well-known/oauth-authorization-server/tenant') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ issuer: `http://127.0.0.1:${port}/tenant`, token_endpoint: `http://127.0.0.1:${port}/tenant/oauth/token` }));
+      } else tokenReply(req, res);
+    });
+    const c = client({ issuer: `http://127.0.0.1:${port}/tenant`, dispatcher: agent });
+    expect((await c.getToken()).accessToken).toBe('at-1');
+    expect(seen).toEqual(['GET /.well-known/oauth-authorization-server/tenant', 'POST /tenant/oauth/token']);
+  });
+});
+
 describe('an IPv6 endpoint', () => {
   it('is reached at its bare address ([::1] in the URL)', async () => {
     const { port } = await serve(tokenReply, '::1');
