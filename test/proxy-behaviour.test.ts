@@ -61,6 +61,13 @@ describe('NO_PROXY', () => {
     expect(parseNoProxy('10.0.0.0/33 10.0.0.0/x 10.0.0.0/-1 10.0.0.0/8x 10.0.0.0/x8 ::1/129 a.example/8 *.*.example * .')).toEqual([{ all: true }]);
     expect(parseNoProxy('10.0.0.0/0 10.0.0.0/32 ::/0')).toHaveLength(3);
   });
+
+  it('an entry with junk around a bracketed address or after a port is not read as that address or port', () => {
+    expect(bypass('x[::1]', 'https://[::1]/')).toBe(false);
+    expect(bypass('[::1]:443x', 'https://[::1]/')).toBe(false);
+    expect(parseNoProxy('a.example:80x').some((rule) => rule.port !== undefined)).toBe(false);
+    expect(bypass('a.example:80x', 'http://a.example/')).toBe(false);
+  });
 });
 
 describe('proxy URLs', () => {
