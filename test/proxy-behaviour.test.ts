@@ -60,6 +60,8 @@ describe('NO_PROXY', () => {
   it('drops entries it cannot read rather than match too much', () => {
     expect(parseNoProxy('10.0.0.0/33 10.0.0.0/x 10.0.0.0/-1 10.0.0.0/8x 10.0.0.0/x8 ::1/129 a.example/8 *.*.example * .')).toEqual([{ all: true }]);
     expect(parseNoProxy('10.0.0.0/0 10.0.0.0/32 ::/0')).toHaveLength(3);
+    // Prefixes that Number() would read (hexadecimal, exponent) are not digits.
+    expect(parseNoProxy('10.0.0.0/0x10 10.0.0.0/1e1')).toEqual([]);
   });
 
   it('an entry with junk around a bracketed address or after a port is not read as that address or port', () => {
