@@ -96,7 +96,9 @@ describe('proxy URLs', () => {
     expect(configError(() => parseProxyUrl('socks5://p.example', 'proxy')).message).toContain('the proxy option is a socks5 proxy');
     expect(configError(() => parseProxyUrl('http://p.exa mple', 'proxy')).message).toContain('the proxy option is not a valid proxy URL; expected http://host:port');
     expect(configError(() => parseProxyUrl('http://u:%E0%A4%A@p.example', 'proxy')).message).toContain('is not a valid proxy URL');
-    expect(configError(() => parseProxyUrl('http://p.example\n', 'http_proxy')).message).toContain('the value of http_proxy contains control characters');
+    const control = configError(() => parseProxyUrl('http://p.example\n', 'http_proxy'));
+    expect(control.option).toBe('proxy');
+    expect(control.message).toContain('the value of http_proxy contains control characters');
     expect(configError(() => parseProxyUrl('http://p.example\x7f', 'proxy')).message).toContain('contains control characters');
   });
 });
