@@ -59,15 +59,18 @@ async function serve(handler: Handler, host = '127.0.0.1', tls?: Parameters<type
     return new Promise<void>((resolve) => server.close(() => resolve()));
   };
   open.push({ close: stop });
-  return { port, ports, server };
+  return { port, ports, server, open: () => sockets.size };
 }
 
 describe('keep-alive', () => {
-  it('over http, one connection carries every request of a client', async () => {
-    const { port, ports } = await serve(tokenReply);
+  it('over http, one connection carries every request of a client, and close() ends it', async () => {
+    const { port, ports, open: connections } = await serve(tokenReply);
     const c = client({ tokenEndpoint: `http://127.0.0.1:${port}/oauth/token` });
     for (let i = 0; i < 3; i++) await c.getToken({ forceRefresh: true });
     expect(ports).toHaveLength(1);
+    expect(connections()).toBe(1);
+    await c.close();
+    await expect.poll(connections, { timeout: 1_000 }).toBe(0);
   });
 
   describe('over mutual TLS', () => {
