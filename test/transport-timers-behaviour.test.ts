@@ -86,6 +86,29 @@ describe('keeping the process alive', () => {
   });
 });
 
+describe('close() while a request is being built', () => {
+  it('no connection is opened for it afterwards', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let signing = false;
+    const { server, client: c } = await setup({
+      clientSecret: undefined,
+      clientAssertion: async () => {
+        signing = true;
+        await gate;
+        return 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln';
+      },
+    });
+    const pending = c.getToken().catch((e: unknown) => e);
+    await vi.waitFor(() => expect(signing).toBe(true));
+    await c.close();
+    release();
+    expect(await pending).toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
 describe('retries that would pass totalTimeout', () => {
   it('a later Retry-After longer than the time left ends the attempts at once, with the last answer', async () => {
     const { server, client: c } = await setup({ retry: { retries: 3, baseDelay: 1, maxDelay: 1, maxRetryAfter: 60_000 }, totalTimeout: 2_000 });
