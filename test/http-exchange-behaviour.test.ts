@@ -114,6 +114,20 @@ describe('a body announced over 1 MiB', () => {
   });
 });
 
+describe('an attempt that times out through a dispatcher', () => {
+  const agent = new Agent();
+  afterAll(() => agent.close());
+
+  it('is aborted in the dispatcher too: its connection is closed, not left waiting for the answer', async () => {
+    const { port, open: connections } = await serve(() => {
+      // Never answers.
+    });
+    const c = client({ tokenEndpoint: `http://127.0.0.1:${port}/oauth/token`, timeout: 50, dispatcher: agent });
+    await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_TIMEOUT' });
+    await expect.poll(connections, { timeout: 1_000 }).toBe(0);
+  });
+});
+
 describe('discovery through a dispatcher', () => {
   const agent = new Agent();
   afterAll(() => agent.close());

@@ -31,6 +31,7 @@ describe('Retry-After as an HTTP date', () => {
     expect(retryAfter(res('Thursday, 01-Jan-26 00:00:05 GMT'), now)).toBe(5_000);
     // 2094 would be more than 50 years ahead: 1994, long past.
     expect(retryAfter(res('Sunday, 06-Nov-94 08:49:37 GMT'), now)).toBe(0);
+    expect(retryAfter(res('Sunday, 06-Nov-94 08:49:37 GMT'), Date.UTC(1994, 10, 6, 8, 49, 30))).toBe(7_000);
     // Exactly 50 years ahead is still this century.
     const edge = new Date().getUTCFullYear() + 50;
     expect(retryAfter(res(`Friday, 01-Jan-${String(edge % 100).padStart(2, '0')} 00:00:00 GMT`), now)).toBe(Date.UTC(edge, 0, 1) - now);
