@@ -94,7 +94,8 @@ describe('the request tracing channel', () => {
     );
     const started: Record<string, unknown>[] = [];
     const tracing = diagnosticsChannel.tracingChannel(diagnosticsChannels.request);
-    const handlers = { start: (m: unknown) => started.push({ ...(m as Record<string, unknown>) }) };
+    const none = () => {};
+    const handlers = { start: (m: unknown) => void started.push({ ...(m as Record<string, unknown>) }), end: none, asyncStart: none, asyncEnd: none, error: none };
     tracing.subscribe(handlers);
     try {
       await client({ issuer: s.origin, clientId: 'c', clientSecret: 'fake-secret-value', retry: false }).getToken();
