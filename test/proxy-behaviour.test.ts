@@ -60,6 +60,15 @@ describe('NO_PROXY', () => {
   it('drops entries it cannot read rather than match too much', () => {
     expect(parseNoProxy('10.0.0.0/33 10.0.0.0/x 10.0.0.0/-1 10.0.0.0/8x 10.0.0.0/x8 ::1/129 a.example/8 *.*.example * .')).toEqual([{ all: true }]);
     expect(parseNoProxy('10.0.0.0/0 10.0.0.0/32 ::/0')).toHaveLength(3);
+    // Prefixes that Number() would read (hexadecimal, exponent) are not digits.
+    expect(parseNoProxy('10.0.0.0/0x10 10.0.0.0/1e1')).toEqual([]);
+  });
+
+  it('an entry with junk around a bracketed address or after a port is not read as that address or port', () => {
+    expect(bypass('x[::1]', 'https://[::1]/')).toBe(false);
+    expect(bypass('[::1]:443x', 'https://[::1]/')).toBe(false);
+    expect(parseNoProxy('a.example:80x').some((rule) => rule.port !== undefined)).toBe(false);
+    expect(bypass('a.example:80x', 'http://a.example/')).toBe(false);
   });
 });
 
@@ -87,7 +96,9 @@ describe('proxy URLs', () => {
     expect(configError(() => parseProxyUrl('socks5://p.example', 'proxy')).message).toContain('the proxy option is a socks5 proxy');
     expect(configError(() => parseProxyUrl('http://p.exa mple', 'proxy')).message).toContain('the proxy option is not a valid proxy URL; expected http://host:port');
     expect(configError(() => parseProxyUrl('http://u:%E0%A4%A@p.example', 'proxy')).message).toContain('is not a valid proxy URL');
-    expect(configError(() => parseProxyUrl('http://p.example\n', 'http_proxy')).message).toContain('the value of http_proxy contains control characters');
+    const control = configError(() => parseProxyUrl('http://p.example\n', 'http_proxy'));
+    expect(control.option).toBe('proxy');
+    expect(control.message).toContain('the value of http_proxy contains control characters');
     expect(configError(() => parseProxyUrl('http://p.example\x7f', 'proxy')).message).toContain('contains control characters');
   });
 });
