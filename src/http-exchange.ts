@@ -43,11 +43,11 @@ export class HttpAgents {
   /** Proxy passwords and credentials, to scrub from errors. */
   get secrets(): readonly string[] {
     const { http, https } = this.#proxy ?? {};
-    return [...(http?.secrets ?? []), ...(https?.secrets ?? [])];
+    return [http, https].filter((server) => server !== undefined).flatMap((server) => server.secrets);
   }
 
-  agentFor(protocol: string, proxy?: ProxyServer): HttpAgent | HttpsAgent {
-    if (protocol === 'https:') {
+  agentFor(secure: boolean, proxy?: ProxyServer): HttpAgent | HttpsAgent {
+    if (secure) {
       if (proxy) return (this.#tunnel ??= this.#tunnelAgent(proxy));
       // The client certificate (RFC 8705 mTLS) goes to the https Agent, so each pooled connection presents it.
       return (this.#https ??= new (process.getBuiltinModule('node:https').Agent)({ ...OWN_ROUTE, keepAlive: true, ...this.#tls }));
@@ -59,11 +59,12 @@ export class HttpAgents {
   #tunnelAgent(proxy: ProxyServer): HttpsAgent {
     const agent = new (process.getBuiltinModule('node:https').Agent)({ ...OWN_ROUTE, keepAlive: true, ...this.#tls });
     // Asynchronous createConnection: documented for custom Agents (the socket goes to the callback).
+    // The Agent always passes the callback, and options with the host (its own default, 'localhost', included).
     agent.createConnection = (options, callback) => {
-      const { host, port } = options as { host?: string; port?: number | string };
-      openTunnel(proxy, host ?? 'localhost', Number(port ?? 443), this.#connectTimeout, this.#tunnels).then(
-        (socket) => callback?.(null, process.getBuiltinModule('node:tls').connect({ ...(options as ConnectionOptions), socket })),
-        (error: Error) => callback?.(error, undefined as never),
+      const { host, port } = options as { host: string; port?: number | string };
+      openTunnel(proxy, host, Number(port ?? 443), this.#connectTimeout, this.#tunnels).then(
+        (socket) => callback!(null, process.getBuiltinModule('node:tls').connect({ ...(options as ConnectionOptions), socket })),
+        (error: Error) => callback!(error, undefined as never),
       );
       return undefined;
     };
@@ -84,21 +85,21 @@ export class HttpAgents {
  * (by Content-Length at once, else as the body arrives). No redirect is followed. Abortable at any point.
  */
 export function httpExchange(agents: HttpAgents, request: HttpRequest, maxBytes: number, tooLarge: (status: number) => Error): Exchange {
-  let req: ClientRequest | undefined;
-  let settled = false;
+  let req!: ClientRequest;
   let fail!: (error: Error) => void;
   const response = new Promise<RawResponse>((resolve, reject) => {
+    // Failing twice changes nothing (a promise settles once, destroy() is idempotent), and nothing fails an exchange
+    // whose response has ended: its deadline is dropped then, and a complete response does not close early.
     fail = (error) => {
-      if (settled) return;
-      settled = true;
       reject(error);
-      req?.destroy();
+      req.destroy();
     };
     const { url } = request;
     const secure = url.protocol === 'https:';
     const body = request.body;
     const path = request.path ?? url.pathname + url.search;
-    const headers = body === undefined || request.headers['content-length'] !== undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(body)) };
+    // A body comes with its content-length header (token-request.ts sets it once per built request).
+    const { headers } = request;
     const proxy = agents.proxyFor(url);
     const options: RequestOptions =
       proxy && !secure
@@ -109,7 +110,7 @@ export function httpExchange(agents: HttpAgents, request: HttpRequest, maxBytes:
             path: `${url.protocol}//${url.host}${path}`,
             method: request.method,
             headers: { ...headers, host: url.host, ...(proxy.authorization === undefined ? {} : { 'proxy-authorization': proxy.authorization }) },
-            agent: agents.agentFor('http:'),
+            agent: agents.agentFor(false),
           }
         : {
             // URL keeps the brackets of an IPv6 literal; the socket layer wants the bare address.
@@ -118,7 +119,7 @@ export function httpExchange(agents: HttpAgents, request: HttpRequest, maxBytes:
             path,
             method: request.method,
             headers,
-            agent: agents.agentFor(url.protocol, proxy),
+            agent: agents.agentFor(secure, proxy),
           };
     const onResponse = (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
@@ -131,8 +132,6 @@ export function httpExchange(agents: HttpAgents, request: HttpRequest, maxBytes:
         else chunks.push(chunk);
       });
       res.on('end', () => {
-        if (settled) return;
-        settled = true;
         resolve({ status, headers: res.headers, body: Buffer.concat(chunks, size).toString('utf8') });
       });
       res.on('error', fail);
@@ -141,15 +140,11 @@ export function httpExchange(agents: HttpAgents, request: HttpRequest, maxBytes:
         if (!res.complete) fail(Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' }));
       });
     };
-    try {
-      const client = secure ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
-      req = client.request(options, onResponse);
-      req.on('error', fail);
-      req.end(body);
-    } catch (error) {
-      // Invalid header values (a CR/LF in User-Agent) throw synchronously.
-      fail(error as Error);
-    }
+    // Should request() throw (it validates the headers), the promise is rejected with that error: this runs inside
+    // its executor.
+    req = (secure ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http')).request(options, onResponse);
+    req.on('error', fail);
+    req.end(body);
   });
   return {
     response,
