@@ -1,13 +1,16 @@
 // What the m2m-token:request tracing channel says about the endpoint (OTel server.address / server.port), how long an
 // attempt took, and the key fingerprint: the same key gives the same fingerprint in every client and process.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { diagnosticsChannels, TokenClient, type CacheLookupMessage, type TokenRequestMessage } from 'm2m-token';
-import { mockNetwork, mockTokenEndpoint, useMockNetwork } from 'm2m-token/testing';
+import { diagnosticsChannels, ErrorCode, TokenClient, type CacheLookupMessage, type StoreErrorMessage, type TokenClientErrorEvent, type TokenRequestMessage } from 'm2m-token';
+import { localhostPassthrough, mockNetwork, mockTokenEndpoint, useMockNetwork } from 'm2m-token/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setup } from './helpers/client.js';
+import { json } from './helpers/token-server.js';
 
 const named = mockTokenEndpoint({ domain: 'tenant.example.com', clientId: 'app', clientSecret: 'fake-secret' });
 const ipv6 = mockTokenEndpoint({ tokenEndpoint: 'https://[::1]:8443/as/token', clientId: 'app', clientSecret: 'fake-secret' });
-useMockNetwork(mockNetwork(named.handlers, ipv6.handlers), { beforeAll, afterEach, afterAll }, { reset: [named, ipv6] });
+// The loopback token server of the store:error test is let through.
+useMockNetwork(mockNetwork(named.handlers, ipv6.handlers, localhostPassthrough()), { beforeAll, afterEach, afterAll }, { reset: [named, ipv6] });
 
 const clients: TokenClient[] = [];
 afterEach(async () => {
@@ -24,7 +27,8 @@ async function observe(run: () => Promise<unknown>): Promise<{ requests: TokenRe
   const requests: TokenRequestMessage[] = [];
   const lookups: CacheLookupMessage[] = [];
   const tracing = diagnosticsChannel.tracingChannel(diagnosticsChannels.request);
-  const handlers = { asyncEnd: (m: unknown) => void requests.push({ ...(m as TokenRequestMessage) }) };
+  const none = () => {};
+  const handlers = { start: none, end: none, asyncStart: none, error: none, asyncEnd: (m: unknown) => void requests.push({ ...(m as TokenRequestMessage) }) };
   const onLookup = (m: unknown) => void lookups.push(m as CacheLookupMessage);
   tracing.subscribe(handlers);
   diagnosticsChannel.subscribe(diagnosticsChannels.cache, onLookup);
@@ -73,5 +77,26 @@ describe('key fingerprints', () => {
     expect(otherHit).toBe(other);
     expect(requests.map((m) => m.key)).toEqual([a, a, other]);
     expect(Object.isFrozen(lookups[2])).toBe(true);
+  });
+});
+
+describe('m2m-token:store:error', () => {
+  it('carries store failures only: not the other problems reported through onError', async () => {
+    const messages: StoreErrorMessage[] = [];
+    const onMessage = (m: unknown) => void messages.push(m as StoreErrorMessage);
+    diagnosticsChannel.subscribe(diagnosticsChannels.storeError, onMessage);
+    try {
+      const events: TokenClientErrorEvent[] = [];
+      const { server, client } = await setup({ retry: false, onError: (e) => events.push(e) });
+      server.respond((_req, res) => json(res, 429, { error: 'too_many_requests' }, { 'auth0-client-quota-limit': 'b=per_hour;q=5;r=0;t=600' }));
+      await expect(client.getToken()).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
+      expect(events.map((e) => [e.type, e.error.code])).toEqual([['quota', ErrorCode.QUOTA_LOW], ['quota', ErrorCode.QUOTA_EXCEEDED]]);
+      expect(messages).toEqual([]);
+      const failing = await setup({ cache: { get: () => Promise.reject(new Error('fake store down')), set: async () => {}, delete: async () => {} }, onError: () => {} });
+      await failing.client.getToken();
+      expect(messages.map((m) => [m.operation, m.error.code])).toEqual([['get', ErrorCode.STORE_ERROR]]);
+    } finally {
+      diagnosticsChannel.unsubscribe(diagnosticsChannels.storeError, onMessage);
+    }
   });
 });
