@@ -91,6 +91,15 @@ describe('token.quota', () => {
       ...Array.from({ length: 8 }, (_, i) => ({ scope: 'organization', bucket: `b${i}`, limit: 10 + i, remaining: i, resetAt: START + (100 + i) * 1000 })),
     ]);
   });
+  it('a failed attempt that is retried is read too: kept for stats() and warned about', async () => {
+    const { server, client: c, events } = await quotaClient({ retry: { retries: 1, baseDelay: 1, maxDelay: 1 } });
+    let n = 0;
+    server.respond((req, res) => (++n === 1 ? refused(client('b=per_hour;q=100;r=2;t=600'), 503)(req, res) : ok()(req, res)));
+    expect((await c.getToken()).quota).toBeUndefined();
+    expect(server.requests).toHaveLength(2);
+    expect(c.stats().quota?.buckets).toEqual([{ scope: 'client', bucket: 'per_hour', limit: 100, remaining: 2, resetAt: START + 600_000 }]);
+    expect(events.map((e) => e.error.code)).toEqual([ErrorCode.QUOTA_LOW]);
+  });
 });
 
 describe('which 429 blocks, and until when', () => {
