@@ -6,6 +6,7 @@ import {
   ErrorCode,
   OAuthError,
   QuotaExceededError,
+  TokenClientError,
   type StoredToken,
   type TokenClient,
   type TokenClientErrorEvent,
@@ -76,7 +77,7 @@ describe('token.quota', () => {
       'b=no_limit;r=1;t=1',
       'b=no_remaining;q=1;t=1',
       'b=no_reset;q=1;r=1',
-      'bnamed;q=1;r=1;t=1', // "b" without "="
+      'bx;q=1;r=1;t=1', // "b" without "="
       'b=fraction;q=1.5;r=1;t=1',
       'b=negative;q=5;r=-1;t=1',
       'b=sixteen_digits;q=1;r=1;t=1234567890123456',
@@ -159,6 +160,27 @@ describe('which 429 blocks, and until when', () => {
     expect(c.stats().blocks).toEqual([]);
   });
 
+  it('the error of a 429 names the later block when it is the application\'s', async () => {
+    const { server, client: c } = await quotaClient();
+    server.respond(refused({ ...client('b=per_day;q=5;r=0;t=1200'), ...organization('b=per_hour;q=2;r=0;t=600') }));
+    await expect(c.getToken({ organization: 'org_a' })).rejects.toMatchObject({ scope: 'client', bucket: 'per_day', resetAt: START + 1_200_000 });
+  });
+
+  it('429s for two keys at once: both fail with the block, reported once', async () => {
+    const { server, client: c, events } = await quotaClient();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server.respond(async (req, res) => {
+      await held;
+      refused(client('b=per_hour;q=5;r=0;t=600'))(req, res);
+    });
+    const calls = [c.getToken(), c.getToken({ audience: 'https://other' })].map((p) => p.catch((e: unknown) => e));
+    await expect.poll(() => server.requests.length).toBe(2);
+    release();
+    for (const error of await Promise.all(calls)) expect(error).toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED, status: 429, resetAt: START + 600_000 });
+    expect(events.filter((e) => e.error.code === ErrorCode.QUOTA_EXCEEDED)).toHaveLength(1);
+  });
+
   it('an organization block does not hide a later application block', async () => {
     const { server, client: c } = await quotaClient();
     server.respond(refused(organization('b=per_hour;q=1;r=0;t=60')));
@@ -227,6 +249,13 @@ describe('messages', () => {
     ]);
     expect(events[2]!.error.message).toContain('3 of 1000 tokens left (below 25%)');
   });
+
+  it('exactly at the threshold is not below it', async () => {
+    const { server, client: c, events } = await quotaClient({ quota: { warnBelow: 0.25 } });
+    server.respond(ok(client('b=per_hour;q=100;r=25;t=600')));
+    await c.getToken();
+    expect(events).toEqual([]);
+  });
 });
 
 /** A TokenStore that shares quota blocks, with scripted answers. */
@@ -239,7 +268,11 @@ class BlockStore implements TokenStore, TokenStoreBlocks {
   }
   async set() {}
   async delete() {}
+  readonly written: string[] = [];
   async setBlock(scope: string, until: number) {
+    this.written.push(scope);
+    // A store that takes its time: close() still waits for the write.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     this.blocks.set(scope, until);
   }
   getBlock(scope: string) {
@@ -271,13 +304,26 @@ describe('quota blocks shared through the store', () => {
     const [appScope, orgScope] = store.asked;
     store.blocks.set(appScope!, START + 60_000);
     store.blocks.set(orgScope!, START + 120_000);
+    store.written.length = 0;
     const error = (await c.getToken({ organization: 'org_a', audience: 'https://other' }).catch((e: unknown) => e)) as QuotaExceededError;
     expect(error).toBeInstanceOf(QuotaExceededError);
     expect(error).toMatchObject({ scope: 'organization', resetAt: START + 120_000, bucket: undefined });
     expect(error.message).toMatch(/^Another process of the fleet saw that Auth0 the organization's token quota is used up until/);
     // Each block found in the store is reported once.
-    expect(events.filter((e) => e.error.code === ErrorCode.QUOTA_EXCEEDED).map((e) => (e.error as QuotaExceededError).scope)).toEqual(['client', 'organization']);
+    const reported = events.filter((e) => e.error.code === ErrorCode.QUOTA_EXCEEDED).map((e) => e.error as QuotaExceededError);
+    expect(reported.map((e) => e.scope)).toEqual(['client', 'organization']);
+    expect(reported[0]!.message).toBe(
+      `Another process of the fleet saw that Auth0 the application's token quota is used up until ${iso(START + 60_000)} (in 60 s). ` +
+        "Token requests for this application are not sent until then; cached tokens that are still valid are served. Raise the quota in Auth0, or request fewer tokens.",
+    );
+    expect(reported[0]!.endpoint).toBe(server.origin);
     expect(server.requests).toHaveLength(1);
+    // A block read from the store is not written back to it.
+    expect(store.written).toEqual([]);
+    // Another process, where the application's block is the later one: that is the one thrown.
+    store.blocks.set(appScope!, START + 180_000);
+    const other = await quotaClient({ cache: store, tokenEndpoint: server.url });
+    await expect(other.client.getToken({ organization: 'org_a' })).rejects.toMatchObject({ scope: 'client', resetAt: START + 180_000 });
     // Later calls fail from memory, still naming the fleet.
     const again = (await c.getToken({ organization: 'org_a', audience: 'https://third' }).catch((e: unknown) => e)) as QuotaExceededError;
     expect(again.message).toMatch(/^Another process of the fleet saw that/);
@@ -309,7 +355,8 @@ describe('quota blocks shared through the store', () => {
     const { server, client: c } = await quotaClient({ cache: store });
     server.respond(refused(organization('b=per_hour;q=1;r=0;t=60')));
     await expect(c.getToken({ organization: 'org_a' })).rejects.toBeInstanceOf(QuotaExceededError);
-    await c.close();
+    expect(store.blocks.size).toBe(0); // the write is under way
+    await c.close(); // and close() waits for it
     expect([...store.blocks.values()]).toEqual([START + 60_000]);
     expect([...store.blocks.keys()]).toEqual([store.asked[1]]);
   });
@@ -330,5 +377,10 @@ describe('quota blocks shared through the store', () => {
     expect(blockEvents[0]!.error.cause).toBe(down);
     expect(blockEvents[1]!.error.cause).toBeUndefined();
     expect(server.requests).toHaveLength(2);
+    // A store that throws one of this package's errors is reported the same way, its error as the cause.
+    const thrown = new TokenClientError(ErrorCode.UNEXPECTED, 'fake store error');
+    store.answer = () => Promise.reject(thrown);
+    await c.getToken({ forceRefresh: true });
+    expect(events.at(-1)!.error).toMatchObject({ code: ErrorCode.STORE_ERROR, cause: thrown, message: blockEvents[0]!.error.message });
   });
 });
