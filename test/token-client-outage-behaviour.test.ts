@@ -147,3 +147,29 @@ describe("a fleet's stored token during an outage", () => {
     }
   });
 });
+
+describe('releasing waiters', () => {
+  it('a waiting caller gets the stale token at the first failed attempt, while the retry waits for its Retry-After', async () => {
+    const { server, client, clock } = await warm(100, { retry: { retries: 3, baseDelay: 1, maxDelay: 1, maxRetryAfter: 60_000 }, totalTimeout: 120_000 });
+    server.respond((_req, res) => json(res, 503, {}, { 'retry-after': '30' }));
+    clock.advance(50_001);
+    const token = await Promise.race([client.getToken(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still waiting for the retry')), 2_000))]);
+    expect(token.accessToken).toBe('at-1');
+    expect(server.requests).toHaveLength(2);
+    await client.close(); // ends the retry's wait
+  });
+
+  it('a credential error ends the stale hand-outs: later callers get the error', async () => {
+    const { server, client, clock, events } = await warm(100);
+    server.respond(down);
+    clock.advance(50_001);
+    expect((await client.getToken()).accessToken).toBe('at-1'); // failing: stale from now on
+    await settle();
+    server.respond((_req, res) => json(res, 401, { error: 'invalid_client' }));
+    clock.advance(1_000); // the backoff step is over: this hand-out starts a background attempt, which gets the 401
+    expect((await client.getToken()).accessToken).toBe('at-1');
+    await expect.poll(() => events.map((e) => e.type)).toContain('refresh');
+    expect(client.stats().tokens).toMatchObject([{ failing: false }]);
+    await expect(client.getToken()).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
+  });
+});
