@@ -31,7 +31,7 @@ function client(options: Partial<TokenClientOptions> = {}) {
   return c;
 }
 const token = (headers: Record<string, string> = {}): Reply => () => HttpResponse.json({ access_token: 'fake-dpop-token', token_type: 'DPoP', expires_in: 600 }, { headers });
-const refusal = (status: number, body: unknown, nonce?: string): Reply => () =>
+const refusal = (status: number, body: string | Record<string, string>, nonce?: string): Reply => () =>
   (typeof body === 'string' ? new HttpResponse(body, { status, headers: { 'content-type': 'text/plain', ...(nonce ? { 'dpop-nonce': nonce } : {}) } }) : HttpResponse.json(body, { status, headers: nonce ? { 'dpop-nonce': nonce } : {} }));
 
 describe('nonce challenges', () => {
