@@ -9,8 +9,9 @@ import { json } from './helpers/token-server.js';
 
 const named = mockTokenEndpoint({ domain: 'tenant.example.com', clientId: 'app', clientSecret: 'fake-secret' });
 const ipv6 = mockTokenEndpoint({ tokenEndpoint: 'https://[::1]:8443/as/token', clientId: 'app', clientSecret: 'fake-secret' });
+const plain = mockTokenEndpoint({ tokenEndpoint: 'http://localhost/as/token', clientId: 'app', clientSecret: 'fake-secret' });
 // The loopback token server of the store:error test is let through.
-useMockNetwork(mockNetwork(named.handlers, ipv6.handlers, localhostPassthrough()), { beforeAll, afterEach, afterAll }, { reset: [named, ipv6] });
+useMockNetwork(mockNetwork(named.handlers, ipv6.handlers, plain.handlers, localhostPassthrough()), { beforeAll, afterEach, afterAll }, { reset: [named, ipv6, plain] });
 
 const clients: TokenClient[] = [];
 afterEach(async () => {
@@ -42,14 +43,16 @@ async function observe(run: () => Promise<unknown>): Promise<{ requests: TokenRe
 }
 
 describe('m2m-token:request', () => {
-  it('names the server by host and port: 443 when the URL has none, an IPv6 address without brackets', async () => {
+  it('names the server by host and port: 443 or 80 when the URL has none, an IPv6 address without brackets', async () => {
     const { requests } = await observe(async () => {
       await make({ domain: 'tenant.example.com' }).getToken();
       await make({ tokenEndpoint: 'https://[::1]:8443/as/token' }).getToken();
+      await make({ tokenEndpoint: 'http://localhost/as/token' }).getToken();
     });
     expect(requests).toMatchObject([
       { endpoint: 'https://tenant.example.com', path: '/oauth/token', serverAddress: 'tenant.example.com', serverPort: 443, method: 'POST', authMethod: 'client_secret_post', attempt: 1, status: 200 },
       { endpoint: 'https://[::1]:8443', path: '/as/token', serverAddress: '::1', serverPort: 8443, attempt: 1, status: 200 },
+      { endpoint: 'http://localhost', path: '/as/token', serverAddress: 'localhost', serverPort: 80, attempt: 1, status: 200 },
     ]);
     // How long the attempt took: a few milliseconds here, never a clock reading.
     for (const m of requests) {
