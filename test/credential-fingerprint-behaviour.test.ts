@@ -1,7 +1,8 @@
 // The credential fingerprint, as a TokenStore sees it: the first element of every store key. Processes share a
 // stored token only when they hold the same credential (docs/fleets-and-redis.md), whatever form it is given in.
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenClient, type StoredToken, type TokenClientOptions, type TokenStore } from 'm2m-token';
@@ -37,13 +38,23 @@ async function fingerprintOf(credential: Credential): Promise<string> {
   return fingerprint;
 }
 
+/** A throwaway EC key made for this test (it proves nothing anywhere): the fingerprint of a fixed key is fixed. */
+const FIXED_KEY = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgWM8IAyIE9bWXDr4q',
+  'd5Gu6XxuGkAYgUv76Z1EIszsT32hRANCAAQU9yjKEUXiVAHwXWmhr16FUfg1xfQa',
+  'KVnjl31I3+FRnWuml8wc6G8C9OvuoANtG9Y/pQpw7FCzBXDDKQic8hYX',
+  '-----END PRIVATE KEY-----',
+].join('\n');
+
 const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 
 describe('the credential fingerprint in the store key', () => {
-  it('is the same in every process for the same credential: a fixed digest of the client id and the secret', async () => {
+  it('is the same in every process for the same credential: a fixed digest of the client id and the secret or key', async () => {
     // Fixed values: any process (any build) that computes it differently would not share the fleet's tokens.
     expect(await fingerprintOf({ clientSecret: 'fake-secret' })).toBe('DhPUAGIiTe8R2J_2bBK4ILBvN7OrpYrgMR__rqLit30');
     expect(await fingerprintOf({ clientId: 'svc-b', clientSecret: 'fake-sécret-ü' })).toBe('1ojCMvrd08O9qVOajob8Q6oIuBXcq9hGwMDQONSsI4k');
+    expect(await fingerprintOf({ clientAssertion: { key: FIXED_KEY } })).toBe('AQiKDMuQxgBjL7LDgsN1JsbLDzIXbdu3r8nM9fk4uh4');
   });
 
   it('differs with the secret, the client id, and a credential added', async () => {
@@ -78,6 +89,8 @@ describe('the credential fingerprint in the store key', () => {
     expect(new Set([bySign, byFileA, byFileB, none]).size).toBe(4);
     expect(await fingerprintOf({ clientAssertion: { file: join(dir, 'a.jwt') } })).toBe(byFileA);
     expect(await fingerprintOf({ clientAssertion: { sign: () => 'other' } })).toBe(bySign);
+    // With the same secret, signing it yourself and letting the client sign with it are two ways of proving.
+    expect(await fingerprintOf({ clientSecret: 'fake-secret', clientAssertion: sign })).not.toBe(await fingerprintOf({ clientSecret: 'fake-secret', clientAssertion: { audience: 'issuer' } }));
     // client_secret_jwt: the secret signs; it is the credential, with the way it is used.
     const hs = await fingerprintOf({ clientSecret: 'fake-secret', clientAssertion: { audience: 'issuer' } });
     expect(hs).not.toBe(none);
@@ -92,7 +105,12 @@ describe('the credential fingerprint in the store key', () => {
     const encrypted = createPrivateKey(tls.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'fake-passphrase' }) as string;
     expect(await fingerprintOf({ tls: { cert: tls.cert, key: encrypted, passphrase: 'fake-passphrase' } })).toBe(fp);
     expect(await fingerprintOf({ tls: { ...tls, ca: pki.ca.cert } })).toBe(fp);
-    // Another certificate for the same key, another key and certificate, the same certificate with a secret too.
+    // Another certificate for the same key.
+    const dir = mkdtempSync(join(tmpdir(), 'm2m-fp-tls-'));
+    writeFileSync(join(dir, 'client.key'), tls.key);
+    execFileSync('openssl', ['req', '-x509', '-new', '-key', join(dir, 'client.key'), '-subj', '/CN=m2m-client-renewed', '-days', '2', '-out', join(dir, 'renewed.crt')], { stdio: 'pipe' });
+    expect(await fingerprintOf({ tls: { cert: readFileSync(join(dir, 'renewed.crt'), 'utf8'), key: tls.key } })).not.toBe(fp);
+    // Another key and certificate, the same certificate with a secret too.
     expect(await fingerprintOf({ tls: { cert: pki.selfSigned.cert, key: pki.selfSigned.key } })).not.toBe(fp);
     expect(await fingerprintOf({ tls: { cert: pki.stranger.cert, key: pki.stranger.key } })).not.toBe(fp);
     expect(await fingerprintOf({ tls, clientSecret: 'fake-secret' })).not.toBe(fp);

@@ -1,13 +1,16 @@
 // Auth0 quota headers as a user sees them, over real HTTP on loopback: what token.quota says for each header form,
 // which 429s block which keys and until when, the messages of QuotaExceededError and of the low-quota warning, and
 // quota blocks shared through a TokenStore. quota.test.ts drives the same features through the testing kit.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
 import {
+  diagnosticsChannels,
   ErrorCode,
   OAuthError,
   QuotaExceededError,
   TokenClientError,
   type StoredToken,
+  type QuotaBlockMessage,
   type TokenClient,
   type TokenClientErrorEvent,
   type TokenStore,
@@ -106,10 +109,14 @@ describe('token.quota', () => {
 describe('which 429 blocks, and until when', () => {
   it('a 429 whose bucket resets now, one with tokens left, and a 503 with a used-up bucket do not block', async () => {
     const { server, client: c } = await quotaClient();
-    for (const answer of [refused(client('b=per_hour;q=5;r=0;t=0')), refused(client('b=per_hour;q=5;r=1;t=60')), refused(client('b=per_hour;q=5;r=0;t=60'), 503)]) {
+    const answers = [refused(client('b=per_hour;q=5;r=0;t=0')), refused(client('b=per_hour;q=5;r=1;t=60')), refused(client('b=per_hour;q=5;r=0;t=60'), 503)];
+    for (const answer of answers) {
       server.respond(answer);
       const error = await c.getToken({ forceRefresh: true }).catch((e: unknown) => e);
       expect(error).not.toBeInstanceOf(QuotaExceededError);
+      // The endpoint's own answer, with its status.
+      expect(error).toBeInstanceOf(TokenClientError);
+      expect((error as { status?: number }).status).toBe(answer === answers[2] ? 503 : 429);
     }
     expect(server.requests).toHaveLength(3);
     server.respond(ok());
@@ -179,6 +186,28 @@ describe('which 429 blocks, and until when', () => {
     release();
     for (const error of await Promise.all(calls)) expect(error).toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED, status: 429, resetAt: START + 600_000 });
     expect(events.filter((e) => e.error.code === ErrorCode.QUOTA_EXCEEDED)).toHaveLength(1);
+  });
+
+  it('429s for two keys at once with different resets: blocked until the later', async () => {
+    const { server, client: c, clock } = await quotaClient();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let n = 0;
+    server.respond(async (req, res) => {
+      const reset = ++n === 1 ? 600 : 1200;
+      await held;
+      refused(client(`b=per_hour;q=5;r=0;t=${reset}`))(req, res);
+    });
+    const first = c.getToken().catch((e: unknown) => e);
+    await expect.poll(() => server.requests.length).toBe(1);
+    const second = c.getToken({ audience: 'https://other' }).catch((e: unknown) => e);
+    await expect.poll(() => server.requests.length).toBe(2);
+    release();
+    expect(await first).toMatchObject({ resetAt: START + 600_000 });
+    expect(await second).toMatchObject({ resetAt: START + 1_200_000 });
+    clock.advance(700_000);
+    await expect(c.getToken({ audience: 'https://third' })).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED, resetAt: START + 1_200_000 });
+    expect(server.requests).toHaveLength(2);
   });
 
   it('an organization block does not hide a later application block', async () => {
@@ -305,7 +334,13 @@ describe('quota blocks shared through the store', () => {
     store.blocks.set(appScope!, START + 60_000);
     store.blocks.set(orgScope!, START + 120_000);
     store.written.length = 0;
+    const published: QuotaBlockMessage[] = [];
+    const onBlock = (m: unknown) => void published.push(m as QuotaBlockMessage);
+    diagnosticsChannel.subscribe(diagnosticsChannels.quotaBlock, onBlock);
     const error = (await c.getToken({ organization: 'org_a', audience: 'https://other' }).catch((e: unknown) => e)) as QuotaExceededError;
+    diagnosticsChannel.unsubscribe(diagnosticsChannels.quotaBlock, onBlock);
+    // Published as learnt from the store.
+    expect(published.map((m) => [m.scope, m.source, m.bucket, m.resetAt])).toEqual([['client', 'store', undefined, START + 60_000], ['organization', 'store', undefined, START + 120_000]]);
     expect(error).toBeInstanceOf(QuotaExceededError);
     expect(error).toMatchObject({ scope: 'organization', resetAt: START + 120_000, bucket: undefined });
     expect(error.message).toMatch(/^Another process of the fleet saw that Auth0 the organization's token quota is used up until/);
@@ -324,6 +359,11 @@ describe('quota blocks shared through the store', () => {
     store.blocks.set(appScope!, START + 180_000);
     const other = await quotaClient({ cache: store, tokenEndpoint: server.url });
     await expect(other.client.getToken({ organization: 'org_a' })).rejects.toMatchObject({ scope: 'client', resetAt: START + 180_000 });
+    // And for a key without an organization: the application's block, named as such.
+    const third = await quotaClient({ cache: store, tokenEndpoint: server.url });
+    const blocked = (await third.client.getToken().catch((e: unknown) => e)) as QuotaExceededError;
+    expect(blocked).toMatchObject({ scope: 'client', resetAt: START + 180_000 });
+    expect(blocked.message).toContain("Auth0 the application's token quota is used up");
     // Later calls fail from memory, still naming the fleet.
     const again = (await c.getToken({ organization: 'org_a', audience: 'https://third' }).catch((e: unknown) => e)) as QuotaExceededError;
     expect(again.message).toMatch(/^Another process of the fleet saw that/);
