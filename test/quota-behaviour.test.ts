@@ -210,6 +210,26 @@ describe('which 429 blocks, and until when', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('a background refresh that gets the 429 is reported as a failed refresh too; one the block stopped is not', async () => {
+    const { server, client: c, clock, events } = await quotaClient({ refreshAhead: 600_000 });
+    server.respond(ok());
+    const cached = await c.getToken(); // 1 h token: handed out until 59 min, refreshed ahead before that
+    server.respond(refused(client('b=per_hour;q=5;r=0;t=600')));
+    clock.advance(3_500_000);
+    expect(await c.getToken()).toBe(cached); // starts the refresh, which gets the 429
+    await expect.poll(() => events.map((e) => [e.type, e.error.code])).toEqual([
+      ['quota', ErrorCode.QUOTA_LOW],
+      ['quota', ErrorCode.QUOTA_EXCEEDED],
+      ['refresh', ErrorCode.QUOTA_EXCEEDED],
+    ]);
+    expect((events[2]!.error as QuotaExceededError).status).toBe(429);
+    clock.advance(2_000); // past the refresh backoff, still before the leeway: the next refresh is stopped by the block, and not reported
+    expect(await c.getToken()).toBe(cached);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(events).toHaveLength(3);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('an organization block does not hide a later application block', async () => {
     const { server, client: c } = await quotaClient();
     server.respond(refused(organization('b=per_hour;q=1;r=0;t=60')));
