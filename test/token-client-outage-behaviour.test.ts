@@ -173,3 +173,24 @@ describe('releasing waiters', () => {
     await expect(client.getToken()).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
   });
 });
+
+describe('the backoff of a failing background refresh', () => {
+  it('counts failed refreshes, not their attempts: a refresh that failed after a retry waits 1 s', async () => {
+    const clock = new ManualClock();
+    const events: TokenClientErrorEvent[] = [];
+    const { server, client } = await setup({ clock, refreshAhead: 30_000, expiryLeeway: 0, retry: { retries: 1, baseDelay: 1, maxDelay: 1 }, onError: (e) => events.push(e) });
+    server.respond((_r, res, i) => (i === 1 ? json(res, 200, { access_token: 'at', token_type: 'Bearer', expires_in: 100 }) : json(res, 503, {})));
+    await client.getToken();
+    clock.advance(90_000); // in the refresh-ahead window
+    await client.getToken();
+    await expect.poll(() => events.length).toBe(1); // the refresh failed after its two attempts
+    expect(server.requests).toHaveLength(3);
+    clock.advance(999);
+    await client.getToken();
+    await settle();
+    expect(server.requests).toHaveLength(3);
+    clock.advance(1);
+    await client.getToken();
+    await expect.poll(() => server.requests.length).toBe(5);
+  });
+});
