@@ -81,3 +81,15 @@ describe('DPoP with other options', () => {
     expect(make({ allowedTokenTypes: ['mac'] })).not.toThrow();
   });
 });
+
+describe('credentials that cannot be encoded', () => {
+  it('a client id or secret with a lone surrogate is refused at construction, naming it', () => {
+    expect(configError(make({ clientId: 'svc\uD800' })).message).toBe('Invalid option `clientId`: is not well-formed Unicode (it has a lone surrogate)');
+    expect(configError(make({ clientSecret: 'fake-\uDC00-secret' })).message).toBe(
+      'Invalid option `clientSecret`: is not well-formed Unicode (it has a lone surrogate); check how it was read',
+    );
+    // Well-formed text outside the BMP (a surrogate pair) is fine, and so is a client without a secret.
+    expect(make({ clientId: 'svc-\u{1F600}', clientSecret: 'fake-\u{1F600}' })).not.toThrow();
+    expect(make({ clientSecret: undefined, clientAssertion: () => 'a.b.c' })).not.toThrow();
+  });
+});
