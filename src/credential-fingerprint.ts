@@ -20,11 +20,11 @@ export function credentialFingerprint(credentials: Credentials, tls: TlsCredenti
   const hmac = crypto.createHmac('sha256', LABEL);
   const part = (name: string, value: string | Buffer | undefined) => {
     // Length-prefixed, so no two different lists of parts hash the same bytes.
-    const bytes = value === undefined ? undefined : Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
+    const bytes = value === undefined ? undefined : Buffer.isBuffer(value) ? value : Buffer.from(value);
     const header = Buffer.alloc(8);
     header.writeUInt32BE(name.length, 0);
     header.writeInt32BE(bytes === undefined ? -1 : bytes.length, 4);
-    hmac.update(header).update(name, 'utf8');
+    hmac.update(header).update(name);
     if (bytes !== undefined) hmac.update(bytes);
   };
   part('client_id', credentials.clientId);
@@ -39,27 +39,22 @@ export function credentialFingerprint(credentials: Credentials, tls: TlsCredenti
   return hmac.digest('base64url');
 }
 
-/** The private key, not the public one: the public key is public, so it would bind nothing. */
+/**
+ * The private key, not the public one: the public key is public, so it would bind nothing. Node exports every
+ * private KeyObject as PKCS #8, including one made from a non-extractable CryptoKey.
+ */
 function assertionKeyBytes(key: KeyObject): Buffer {
-  try {
-    return key.export({ type: 'pkcs8', format: 'der' });
-  } catch {
-    // A key Node will not export (none today): bound to its public half, which still tells clients apart.
-    return Buffer.concat([Buffer.from('public\0'), process.getBuiltinModule('node:crypto').createPublicKey(key).export({ type: 'spki', format: 'der' })]);
-  }
+  return key.export({ type: 'pkcs8', format: 'der' });
 }
 
 function pem(value: string | Buffer): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
+  return Buffer.isBuffer(value) ? value : Buffer.from(value);
 }
 
-/** The TLS private key in one canonical form (decrypted with the passphrase), else its bytes and the passphrase. */
+/**
+ * The TLS private key in one canonical form, decrypted with the passphrase. The constructor has already loaded it
+ * into a TLS context (options.ts), which reads PEM with the same OpenSSL parser: this cannot fail on a key it took.
+ */
 function privateKeyBytes(tls: TlsCredentials): Buffer {
-  try {
-    const key = process.getBuiltinModule('node:crypto').createPrivateKey({ key: tls.key, passphrase: tls.passphrase });
-    return key.export({ type: 'pkcs8', format: 'der' });
-  } catch {
-    // Node checked the key when the client was made; a form it cannot export still binds as given.
-    return Buffer.concat([pem(tls.key), Buffer.from(`\0${tls.passphrase ?? ''}`, 'utf8')]);
-  }
+  return process.getBuiltinModule('node:crypto').createPrivateKey({ key: tls.key, passphrase: tls.passphrase }).export({ type: 'pkcs8', format: 'der' });
 }

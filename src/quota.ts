@@ -176,10 +176,6 @@ export class QuotaState {
     this.#options = options;
   }
 
-  get blocking(): boolean {
-    return this.#options.block;
-  }
-
   /** Records a reading; returns the buckets that just fell below the warning threshold. */
   read(reading: QuotaReading, organization: string | undefined): QuotaBucket[] {
     this.last = reading;
