@@ -41,7 +41,7 @@ export function credentialFingerprint(credentials: Credentials, tls: TlsCredenti
 
 /**
  * The private key, not the public one: the public key is public, so it would bind nothing. Node exports every
- * private KeyObject as PKCS #8, including one made from a non-extractable CryptoKey.
+ * private KeyObject as PKCS #8.
  */
 function assertionKeyBytes(key: KeyObject): Buffer {
   return key.export({ type: 'pkcs8', format: 'der' });
