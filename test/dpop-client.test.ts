@@ -281,5 +281,8 @@ describe('keys, options and redaction', () => {
   it('getRequestHeaders validates method and url', async () => {
     await expect(client().getRequestHeaders({ method: 'GET', url: 'not a url' })).rejects.toMatchObject({ option: 'getRequestHeaders.url' });
     await expect(client().getRequestHeaders({ method: 'G T', url: API })).rejects.toMatchObject({ option: 'getRequestHeaders.method' });
+    const c = client();
+    const token = await c.getToken();
+    await expect(c.proof(token, 'GET', 'not a url')).rejects.toMatchObject({ option: 'proof.url', message: 'Invalid option `proof.url`: must be an absolute URL' });
   });
 });
