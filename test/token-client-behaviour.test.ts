@@ -286,6 +286,17 @@ describe('reports', () => {
     expect(stale.error.message).toContain('still valid for 20 s (staleIfError)');
   });
 
+  it('a per-call key gets its stale token too, with no default token cached', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, retry: false, onError: () => {} });
+    server.respond((_r, res) => json(res, 200, { access_token: 'at-per-call', token_type: 'Bearer', expires_in: 100 }));
+    await client.getToken({ audience: 'https://per-call' });
+    server.respond((_r: unknown, res: ServerResponse) => json(res, 503, { message: 'down' }));
+    clock.advance(80_000); // past the leeway, still valid: the caller waits for the endpoint, which fails
+    expect((await client.getToken({ audience: 'https://per-call' })).accessToken).toBe('at-per-call');
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('a background refresh that fails after close() is not reported', async () => {
     const clock = new ManualClock();
     const events: TokenClientErrorEvent[] = [];
