@@ -189,6 +189,27 @@ describe('cache keys and shared stores', () => {
     expect([...store.entries.keys()].every((k) => k.includes('dpop:'))).toBe(true);
   });
 
+  it('a stored Bearer token (from a client with allowBearer) is used only with allowBearer; another type never', async () => {
+    const store = new MapStore();
+    const key = ecKey();
+    await client({ dpop: { key }, cache: store }).getToken();
+    const retype = (tokenType: string) => {
+      for (const [k, token] of store.entries) store.entries.set(k, { ...token, accessToken: `${tokenType}-stored`, tokenType });
+    };
+    retype('Bearer');
+    let requests = auth.requestCount;
+    expect((await client({ dpop: { key, allowBearer: true }, cache: store }).getToken()).accessToken).toBe('Bearer-stored');
+    expect(auth.requestCount).toBe(requests);
+    retype('Bearer');
+    const strict = await client({ dpop: { key }, cache: store }).getToken();
+    expect(strict.tokenType).toBe('DPoP');
+    expect(auth.requestCount).toBeGreaterThan(requests);
+    retype('MAC');
+    requests = auth.requestCount;
+    expect((await client({ dpop: { key, allowBearer: true }, cache: store }).getToken()).tokenType).toBe('DPoP');
+    expect(auth.requestCount).toBeGreaterThan(requests);
+  });
+
   it('a generated key with a shared store is a ConfigurationError naming dpop.key', () => {
     expect(() => client({ cache: new MapStore() })).toThrow(expect.objectContaining({ option: 'dpop.key' }) as Error);
   });

@@ -56,6 +56,18 @@ describe('the Authorization header', () => {
   });
 });
 
+describe('a stored token of a type this client does not accept', () => {
+  it('is not handed out: the endpoint is asked', async () => {
+    // Written by a client with other allowedTokenTypes that shares the store (allowedTokenTypes is not in the key).
+    const mac: StoredToken = { accessToken: 'mac-from-store', tokenType: 'MAC', expiresIn: 3_600_000, expiresAt: Date.now() + 3_600_000, scope: undefined, raw: {} };
+    const store: TokenStore = { get: async () => mac, set: async () => {}, delete: async () => {} };
+    const { server, client } = await setup({ cache: store });
+    server.respond((_r, res) => json(res, 200, { access_token: 'bearer-from-endpoint', token_type: 'Bearer', expires_in: 60 }));
+    expect(await client.getAuthorizationHeader()).toBe('Bearer bearer-from-endpoint');
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
 describe('a token that claims to live for ever', () => {
   it('is kept 24 hours at most, then requested again', async () => {
     const clock = new ManualClock();
