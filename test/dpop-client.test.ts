@@ -27,7 +27,11 @@ const restless = http.post('https://restless.example.com/token', () => {
 const echo = http.post('https://echo.example.com/token', ({ request }) =>
   HttpResponse.json({ error: 'invalid_dpop_proof', error_description: `bad proof ${request.headers.get('dpop')}` }, { status: 400 }),
 );
-useMockNetwork(mockNetwork(auth.handlers, picky.handlers, restless, echo), { beforeAll, afterEach, afterAll }, { reset: [auth, picky] });
+// One that echoes the client's Basic credential (base64 of id:secret): a form of the secret only the request knows.
+const echoBasic = http.post('https://echo-basic.example.com/token', ({ request }) =>
+  HttpResponse.json({ error: 'invalid_client', error_description: `bad credential ${request.headers.get('authorization')?.slice('Basic '.length)}` }, { status: 401 }),
+);
+useMockNetwork(mockNetwork(auth.handlers, picky.handlers, restless, echo, echoBasic), { beforeAll, afterEach, afterAll }, { reset: [auth, picky] });
 
 const clients: TokenClient[] = [];
 afterEach(async () => {
@@ -126,6 +130,13 @@ describe('the token endpoint', () => {
     expect(error).toBeInstanceOf(OAuthError);
     expect(error.errorDescription).toMatch(/^bad proof \[REDACTED\]$/);
     expect(error.message).not.toMatch(/eyJ/);
+  });
+
+  it("the request's own secrets stay scrubbed next to the proof: a Basic credential the server echoes is not in the error", async () => {
+    const c = client({ domain: undefined, tokenEndpoint: 'https://echo-basic.example.com/token', clientAuthentication: 'client_secret_basic' } as Partial<TokenClientOptions>);
+    const error = (await c.getToken().catch((e: unknown) => e)) as OAuthError;
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error.errorDescription).toBe('bad credential [REDACTED]');
   });
 });
 
