@@ -106,6 +106,7 @@ describe('m2m-token:cache and m2m-token:refresh', () => {
   it('publishes hit, stale (refresh-ahead started), miss and stale-if-error, and each background refresh outcome', async () => {
     const events = record();
     const clock = new ManualClock();
+    const before = performance.now();
     // 100 s tokens: handed out until 50 s (leeway capped at half), refresh-ahead from 25 s to 37.5 s at the latest.
     const { server, client } = await setup({ clock, audience: AUDIENCE, retry: false, onError: () => {} });
     server.respond(okToken(TOKEN, 100));
@@ -128,6 +129,12 @@ describe('m2m-token:cache and m2m-token:refresh', () => {
     expect(refreshes.map((m) => m.outcome)).toEqual(['success', 'failure', 'failure']);
     expect(refreshes[0]!.expiresAt).toBeGreaterThan(clock.now());
     expect(refreshes[1]!.error).toMatchObject({ code: ErrorCode.HTTP_STATUS });
+    // How long each refresh took (on the monotonic clock, not the injected one): within the time this test took.
+    const took = performance.now() - before;
+    for (const m of refreshes) {
+      expect(m.duration).toBeGreaterThanOrEqual(0);
+      expect(m.duration).toBeLessThanOrEqual(took);
+    }
     expectNoLeak(events, [SECRET, TOKEN, AUDIENCE]);
     expect(client.stats()).toMatchObject({ hits: 4, misses: 1, requests: 4, failures: 2, refreshes: 3, lastError: { code: ErrorCode.HTTP_STATUS } });
     expect(client.stats().tokens).toMatchObject([{ failing: true }]);
@@ -145,6 +152,16 @@ describe('m2m-token:store:error', () => {
     expect(message!.error).toBeInstanceOf(TokenClientError);
     expect(message!.error.code).toBe(ErrorCode.STORE_ERROR);
   });
+
+  it('names the operation that failed: set', async () => {
+    const events = record();
+    const store: TokenStore = { get: async () => undefined, set: () => Promise.reject(new Error('fake store read-only')), delete: async () => {} };
+    const { client } = await setup({ cache: store, onError: () => {} });
+    await client.getToken();
+    await client.close();
+    const messages = of(events, 'storeError') as unknown as StoreErrorMessage[];
+    expect(messages.map((m) => [m.operation, m.error.code])).toEqual([['set', ErrorCode.STORE_ERROR]]);
+  });
 });
 
 describe('m2m-token:quota and m2m-token:quota:block', () => {
@@ -158,6 +175,10 @@ describe('m2m-token:quota and m2m-token:quota:block', () => {
     const readings = of(events, 'quota') as unknown as QuotaMessage[];
     expect(readings.map((m) => [m.status, m.quota.buckets[0]!.remaining])).toEqual([[200, 3], [429, 0]]);
     expect(readings[0]!.endpoint).toBe(new URL(server.url).origin);
+    // The key is the fingerprint of the cache key, as in m2m-token:cache.
+    const [lookup] = of(events, 'cache') as unknown as CacheLookupMessage[];
+    expect(readings[0]!.key).toMatch(/^[0-9a-f]{12}$/);
+    expect(readings.map((m) => m.key)).toEqual([lookup!.key, lookup!.key]);
     const [block] = of(events, 'quotaBlock') as unknown as QuotaBlockMessage[];
     expect(block).toMatchObject({ scope: 'client', bucket: 'per_hour', source: 'response', key: readings[0]!.key });
     expect(block!.resetAt).toBeGreaterThan(Date.now() + 3_500_000);

@@ -27,7 +27,11 @@ const restless = http.post('https://restless.example.com/token', () => {
 const echo = http.post('https://echo.example.com/token', ({ request }) =>
   HttpResponse.json({ error: 'invalid_dpop_proof', error_description: `bad proof ${request.headers.get('dpop')}` }, { status: 400 }),
 );
-useMockNetwork(mockNetwork(auth.handlers, picky.handlers, restless, echo), { beforeAll, afterEach, afterAll }, { reset: [auth, picky] });
+// One that echoes the client's Basic credential (base64 of id:secret): a form of the secret only the request knows.
+const echoBasic = http.post('https://echo-basic.example.com/token', ({ request }) =>
+  HttpResponse.json({ error: 'invalid_client', error_description: `bad credential ${request.headers.get('authorization')?.slice('Basic '.length)}` }, { status: 401 }),
+);
+useMockNetwork(mockNetwork(auth.handlers, picky.handlers, restless, echo, echoBasic), { beforeAll, afterEach, afterAll }, { reset: [auth, picky] });
 
 const clients: TokenClient[] = [];
 afterEach(async () => {
@@ -127,6 +131,13 @@ describe('the token endpoint', () => {
     expect(error.errorDescription).toMatch(/^bad proof \[REDACTED\]$/);
     expect(error.message).not.toMatch(/eyJ/);
   });
+
+  it("the request's own secrets stay scrubbed next to the proof: a Basic credential the server echoes is not in the error", async () => {
+    const c = client({ domain: undefined, tokenEndpoint: 'https://echo-basic.example.com/token', clientAuthentication: 'client_secret_basic' } as Partial<TokenClientOptions>);
+    const error = (await c.getToken().catch((e: unknown) => e)) as OAuthError;
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error.errorDescription).toBe('bad credential [REDACTED]');
+  });
 });
 
 describe('server metadata: dpop_signing_alg_values_supported', () => {
@@ -187,6 +198,27 @@ describe('cache keys and shared stores', () => {
     expect(other.accessToken).not.toBe(first.accessToken);
     expect(store.entries.size).toBe(2);
     expect([...store.entries.keys()].every((k) => k.includes('dpop:'))).toBe(true);
+  });
+
+  it('a stored Bearer token (from a client with allowBearer) is used only with allowBearer; another type never', async () => {
+    const store = new MapStore();
+    const key = ecKey();
+    await client({ dpop: { key }, cache: store }).getToken();
+    const retype = (tokenType: string) => {
+      for (const [k, token] of store.entries) store.entries.set(k, { ...token, accessToken: `${tokenType}-stored`, tokenType });
+    };
+    retype('Bearer');
+    let requests = auth.requestCount;
+    expect((await client({ dpop: { key, allowBearer: true }, cache: store }).getToken()).accessToken).toBe('Bearer-stored');
+    expect(auth.requestCount).toBe(requests);
+    retype('Bearer');
+    const strict = await client({ dpop: { key }, cache: store }).getToken();
+    expect(strict.tokenType).toBe('DPoP');
+    expect(auth.requestCount).toBeGreaterThan(requests);
+    retype('MAC');
+    requests = auth.requestCount;
+    expect((await client({ dpop: { key, allowBearer: true }, cache: store }).getToken()).tokenType).toBe('DPoP');
+    expect(auth.requestCount).toBeGreaterThan(requests);
   });
 
   it('a generated key with a shared store is a ConfigurationError naming dpop.key', () => {
@@ -281,5 +313,8 @@ describe('keys, options and redaction', () => {
   it('getRequestHeaders validates method and url', async () => {
     await expect(client().getRequestHeaders({ method: 'GET', url: 'not a url' })).rejects.toMatchObject({ option: 'getRequestHeaders.url' });
     await expect(client().getRequestHeaders({ method: 'G T', url: API })).rejects.toMatchObject({ option: 'getRequestHeaders.method' });
+    const c = client();
+    const token = await c.getToken();
+    await expect(c.proof(token, 'GET', 'not a url')).rejects.toMatchObject({ option: 'proof.url', message: 'Invalid option `proof.url`: must be an absolute URL' });
   });
 });

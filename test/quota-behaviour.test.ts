@@ -419,6 +419,24 @@ describe('quota blocks shared through the store', () => {
     expect([...store.blocks.keys()]).toEqual([store.asked[1]]);
   });
 
+  it('a 429 that arrives as the client closes is neither reported as a block nor written to the store', async () => {
+    const store = new BlockStore();
+    const events: TokenClientErrorEvent[] = [];
+    // onError closes the client on the low-quota warning that the same 429 raises first.
+    const { server, client: c } = await quotaClient({
+      cache: store,
+      onError: (e) => {
+        events.push(e);
+        if (e.error.code === ErrorCode.QUOTA_LOW) void c.close();
+      },
+    });
+    server.respond(refused(client('b=per_hour;q=5;r=0;t=600')));
+    await expect(c.getToken()).rejects.toThrow();
+    await c.close();
+    expect(events.map((e) => e.error.code)).toEqual([ErrorCode.QUOTA_LOW]);
+    expect(store.written).toEqual([]);
+  });
+
   it('a store that fails or does not answer is reported, and read as no block', async () => {
     const store = new BlockStore();
     const { server, client: c, events } = await quotaClient({ cache: store, storeTimeout: 30 });

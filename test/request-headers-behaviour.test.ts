@@ -41,7 +41,8 @@ describe('getRequestHeaders without DPoP', () => {
     for (const method of [undefined, 7, '', ' GET', 'GET ', 'GE T', 'GET\n']) {
       expect(await refusal({ method, url: API })).toEqual(['getRequestHeaders.method', 'Invalid option `getRequestHeaders.method`: must be an HTTP method such as GET']);
     }
-    for (const url of [undefined, '/invoices', 'not a url', 42]) {
+    // Only a string or a URL: not an object that merely turns into one.
+    for (const url of [undefined, '/invoices', 'not a url', 42, { toString: () => API }]) {
       expect(await refusal({ method: 'GET', url })).toEqual(['getRequestHeaders.url', 'Invalid option `getRequestHeaders.url`: must be an absolute URL']);
     }
     expect(server.requests).toHaveLength(0);

@@ -56,6 +56,18 @@ describe('the Authorization header', () => {
   });
 });
 
+describe('a stored token of a type this client does not accept', () => {
+  it('is not handed out: the endpoint is asked', async () => {
+    // Written by a client with other allowedTokenTypes that shares the store (allowedTokenTypes is not in the key).
+    const mac: StoredToken = { accessToken: 'mac-from-store', tokenType: 'MAC', expiresIn: 3_600_000, expiresAt: Date.now() + 3_600_000, scope: undefined, raw: {} };
+    const store: TokenStore = { get: async () => mac, set: async () => {}, delete: async () => {} };
+    const { server, client } = await setup({ cache: store });
+    server.respond((_r, res) => json(res, 200, { access_token: 'bearer-from-endpoint', token_type: 'Bearer', expires_in: 60 }));
+    expect(await client.getAuthorizationHeader()).toBe('Bearer bearer-from-endpoint');
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
 describe('a token that claims to live for ever', () => {
   it('is kept 24 hours at most, then requested again', async () => {
     const clock = new ManualClock();
@@ -284,6 +296,17 @@ describe('reports', () => {
     expect(stale.error.endpoint).toBe(server.origin);
     expect(stale.error.message).toContain('The token endpoint is failing (M2M_HTTP_STATUS)');
     expect(stale.error.message).toContain('still valid for 20 s (staleIfError)');
+  });
+
+  it('a per-call key gets its stale token too, with no default token cached', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await setup({ clock, refreshAhead: false, retry: false, onError: () => {} });
+    server.respond((_r, res) => json(res, 200, { access_token: 'at-per-call', token_type: 'Bearer', expires_in: 100 }));
+    await client.getToken({ audience: 'https://per-call' });
+    server.respond((_r: unknown, res: ServerResponse) => json(res, 503, { message: 'down' }));
+    clock.advance(80_000); // past the leeway, still valid: the caller waits for the endpoint, which fails
+    expect((await client.getToken({ audience: 'https://per-call' })).accessToken).toBe('at-per-call');
+    expect(server.requests).toHaveLength(2);
   });
 
   it('a background refresh that fails after close() is not reported', async () => {
