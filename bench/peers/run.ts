@@ -223,6 +223,9 @@ async function coldRow(): Promise<ColdResult[]> {
   });
   await interleaved(prepared, COLD_ROUNDS, async (p) => {
     for (let i = 0; i < COLD_WARM; i++) await p.call!();
+    // Every batch starts with the garbage of the rows before it collected: otherwise a row pays for collecting
+    // another library's garbage in proportion to what it allocates itself (npm run bench:peers passes --expose-gc).
+    globalThis.gc?.();
     const c0 = await counts();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
