@@ -112,7 +112,16 @@ describe('the token endpoint', () => {
 
   it('a Bearer answer to a DPoP request (a downgrade) is M2M_DPOP_MISMATCH, unless dpop.allowBearer', async () => {
     auth.replyAlways({ kind: 'token', tokenType: 'Bearer' });
-    await expect(client().getToken()).rejects.toMatchObject({ code: ErrorCode.DPOP_MISMATCH });
+    const downgrade = (await client().getToken().catch((e: unknown) => e)) as Error;
+    expect(downgrade).toMatchObject({ code: ErrorCode.DPOP_MISMATCH, status: 200, endpoint: new URL(auth.url).origin });
+    // What happened, and the two ways out.
+    expect(downgrade.message).toContain('answered a DPoP request with a Bearer token (a downgrade');
+    expect(downgrade.message).toContain('dpop: { allowBearer: true }');
+    auth.replyAlways({ kind: 'token', tokenType: 'MAC' });
+    const other = (await client().getToken().catch((e: unknown) => e)) as Error;
+    expect(other).toMatchObject({ code: ErrorCode.DPOP_MISMATCH });
+    expect(other.message).toContain('with a non-DPoP token');
+    auth.replyAlways({ kind: 'token', tokenType: 'Bearer' });
     const lenient = await client({ dpop: { allowBearer: true } }).getToken();
     expect(lenient.tokenType).toBe('Bearer');
   });
@@ -121,7 +130,9 @@ describe('the token endpoint', () => {
     picky.replyNext({ kind: 'token', tokenType: 'DPoP' });
     const d = new TokenClient({ tokenEndpoint: picky.url, clientId: CLIENT_ID, clientSecret: SECRET, audience: API, retry: false });
     clients.push(d);
-    await expect(d.getToken()).rejects.toMatchObject({ code: ErrorCode.DPOP_MISMATCH });
+    const error = (await d.getToken().catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: ErrorCode.DPOP_MISMATCH, status: 200, endpoint: new URL(picky.url).origin });
+    expect(error.message).toContain('issued a DPoP-bound token, but this client sent no DPoP proof; give the dpop option');
   });
 
   it('a proof the server echoes is not in the error', async () => {
