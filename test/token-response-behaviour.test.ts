@@ -270,6 +270,22 @@ describe('scope and raw', () => {
     expect(parseTokenResponse(ok({ scope: ['x', 1] }), ctx).scope).toBeUndefined();
     expect(parseTokenResponse(ok({ scope: 7 }), ctx).scope).toBeUndefined();
   });
+
+  it('a scope entry that echoes the client secret or the token itself is scrubbed (a Token shows its scope)', () => {
+    const scope = parseTokenResponse(ok({ access_token: 'at-echoed-token-1', scope: `read at-echoed-token-1 ${SECRET}` }), ctx).scope;
+    expect(scope).toHaveLength(3);
+    expect(scope![0]).toBe('read');
+    expect(JSON.stringify(scope)).not.toContain('at-echoed-token-1');
+    expect(JSON.stringify(scope)).not.toContain(SECRET);
+  });
+});
+
+describe('token types with DPoP allowing Bearer', () => {
+  it('allowBearer lets a Bearer token through, never another type', () => {
+    const lenient: ResponseContext = { ...ctx, allowedTokenTypes: ['bearer', 'mac'], dpop: 'allow-bearer' };
+    expect(parseTokenResponse(ok({}), lenient).tokenType).toBe('Bearer');
+    expect(fails(ok({ token_type: 'MAC' }), lenient)).toMatchObject({ code: 'M2M_DPOP_MISMATCH' });
+  });
 });
 
 describe('jwtExpiry', () => {
