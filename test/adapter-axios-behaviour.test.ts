@@ -5,6 +5,7 @@ import axios, { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig 
 import { describe, expect, it } from 'vitest';
 import { createToken, type GetTokenOptions, type TokenSource } from 'm2m-token';
 import { attachTokens } from 'm2m-token/axios';
+import { dpopSource } from './helpers/dpop-source.js';
 
 const API = 'https://api.example.com';
 
@@ -214,27 +215,6 @@ describe('attachTokens: replays through an interceptor that rebuilds the config'
 
 
 describe('attachTokens: DPoP tokens', () => {
-  /** dpop-1, then on a renewal dpop-2 (or a Bearer token); proof-1, proof-2, … naming the nonce they know. */
-  function dpopSource(renewedType = 'DPoP') {
-    const log: string[] = [];
-    let proofs = 0;
-    let nonce: string | undefined;
-    const source: TokenSource = {
-      getToken: async (options) =>
-        createToken({ accessToken: options?.forceRefresh ? 'dpop-2' : 'dpop-1', tokenType: options?.forceRefresh ? renewedType : 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }),
-      invalidate: () => undefined,
-      proof: async (token, method, url) => {
-        proofs += 1;
-        log.push(`proof-${proofs} ${token.accessToken} ${method} ${String(url)} nonce=${nonce ?? '-'}`);
-        return `proof-${proofs}`;
-      },
-      rememberNonce: (url, value) => {
-        nonce = value;
-        log.push(`nonce ${String(url)} ${value}`);
-      },
-    };
-    return { source, log };
-  }
   const challenge = { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n-1' };
   const sends = (sent: Sent[]) => sent.map((s) => `${s.method} ${String(s.authorization)} ${String(s.dpop)}`);
 

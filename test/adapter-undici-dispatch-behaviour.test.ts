@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { createToken, type Token, type TokenSource } from 'm2m-token';
 import { tokenInterceptor } from 'm2m-token/undici';
+import { dpopSource } from './helpers/dpop-source.js';
 
 const ORIGIN = 'https://api.example.com';
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -277,31 +278,10 @@ describe('tokenInterceptor: where the dispatcher connects', () => {
 });
 
 describe('tokenInterceptor: DPoP tokens', () => {
-  /** A DPoP source: dpop-1, then dpop-2 on a renewal; proof-1, proof-2, … each naming the nonce it knows. */
-  function dpopSource(renewedType = 'DPoP') {
-    const log: string[] = [];
-    let proofs = 0;
-    let nonce: string | undefined;
-    const s: TokenSource = {
-      getToken: async (options) =>
-        createToken({ accessToken: options?.forceRefresh ? 'dpop-2' : 'dpop-1', tokenType: options?.forceRefresh ? renewedType : 'DPoP', expiresIn: 60_000, expiresAt: Date.now() + 60_000 }),
-      invalidate: () => undefined,
-      proof: async (token, method, url) => {
-        proofs += 1;
-        log.push(`proof-${proofs} ${token.accessToken} ${method} ${String(url)} nonce=${nonce ?? '-'}`);
-        return `proof-${proofs}`;
-      },
-      rememberNonce: (url, value) => {
-        nonce = value;
-        log.push(`nonce ${String(url)} ${value}`);
-      },
-    };
-    return { s, log };
-  }
   const challenge = { 'www-authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce required"', 'dpop-nonce': 'n-1' };
 
   it('each attempt carries the token and a fresh proof; a nonce challenge is hidden, and the request goes once more with a proof that carries the nonce', async () => {
-    const { s, log } = dpopSource();
+    const { source: s, log } = dpopSource();
     const { attempts, send } = interceptor(s);
     const { events, handler } = caller();
     send(handler);
@@ -321,7 +301,7 @@ describe('tokenInterceptor: DPoP tokens', () => {
   });
 
   it('a nonce on any answer is remembered; not one from another origin at the end of a redirect', async () => {
-    const { s, log } = dpopSource();
+    const { source: s, log } = dpopSource();
     const { attempts, send } = interceptor(s);
     send(caller().handler);
     await flush();
@@ -345,7 +325,7 @@ describe('tokenInterceptor: DPoP tokens', () => {
 
   it('a nonce challenge from another origin, to a stream body, or to the replay is passed on as it is', async () => {
     for (const variant of ['redirected', 'stream', 'replay'] as const) {
-      const { s } = dpopSource();
+      const { source: s } = dpopSource();
       const body = variant === 'stream' ? (async function* () {})() : undefined;
       const { attempts, send } = interceptor(s, undefined, body);
       const { events, handler } = caller();
@@ -370,7 +350,7 @@ describe('tokenInterceptor: DPoP tokens', () => {
   });
 
   it('a renewal that brings a Bearer token: the replay has no proof', async () => {
-    const { s } = dpopSource('Bearer');
+    const { source: s } = dpopSource('Bearer');
     const { attempts, send } = interceptor(s);
     send(caller().handler);
     await flush();
