@@ -10,8 +10,10 @@
 //
 // The token server is its own process, not counted. V8 runs in its predictable mode (--predictable: one thread, and a
 // GC schedule that does not depend on elapsed time, which valgrind's slowdown and the machine's load would change)
-// with fixed seeds and address-space randomisation off (setarch -R), so that the counts repeat: the cold start to
-// about 0.01 %, the fetch path to about 0.5 %. Needs valgrind and setarch (Debian: apt install
+// with a fixed random seed and address-space randomisation off (setarch -R), so that the counts repeat: the cold start
+// to about 0.01 %, the fetch path to about 0.5 %. No other V8 flag: Node's built-in modules come from a code cache that
+// V8 rejects when the flags differ from the build's (--hash-seed does that, --predictable and --random-seed do not), and
+// the floor would then compile node:http from source, three times its real cost. Needs valgrind and setarch (Debian: apt install
 // valgrind util-linux): without them it says so and exits 1. It measures the built dist/ (run npm run build first).
 //
 //   npm run bench:instructions                    # both rows (about 5 minutes on the 2-core development machine)
@@ -73,7 +75,7 @@ const nodeHttpCall = (agent) => `() => new Promise((resolve, reject) => {
 function instructions(file, ...args) {
   const result = spawnSync(
     'setarch',
-    ['-R', 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', '--hash-seed=1', '--random-seed=1', file, ...args],
+    ['-R', 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', '--random-seed=1', file, ...args],
     { cwd: scratch, encoding: 'utf8' },
   );
   const collected = /Collected : (\d+)/.exec(result.stderr)?.[1];

@@ -465,15 +465,14 @@ export function assertionAudience(credentials: Credentials, issuer: string, toke
 /**
  * What to say when the server refuses these credentials (`invalid_client`, or a 401/403 without an OAuth body):
  * for a client assertion, the `aud` it carried and the option that changes it; for Basic credentials with
- * characters that form-encoding changes, `basicCredentialEncoding`. Never a secret, a key or an assertion.
+ * characters that form-encoding changes, `basicCredentialEncoding`. Never a secret, a key or an assertion. Called
+ * only on a refusal: a cold start does not compile it.
  */
-export function refusalHint(method: ClientAuthentication, credentials: Credentials, issuer: string, tokenEndpoint: URL): () => string {
+export function refusalHint(method: ClientAuthentication, credentials: Credentials, issuer: string, tokenEndpoint: URL): string {
   const { assertion, clientId, clientSecret = '' } = credentials;
   if (method === 'private_key_jwt' && assertion?.kind === 'file') {
-    return () => {
-      const aud = assertion.lastAudience === undefined ? '' : ` (its aud: ${JSON.stringify(assertion.lastAudience)})`;
-      return `The client assertion is the JWT in ${assertion.path}${aud}, sent as it is. Check where it is issued that its aud is what this server expects (for a Kubernetes projected service-account token: the audience in the pod spec), and that the server trusts its issuer and subject for clientId.`;
-    };
+    const aud = assertion.lastAudience === undefined ? '' : ` (its aud: ${JSON.stringify(assertion.lastAudience)})`;
+    return `The client assertion is the JWT in ${assertion.path}${aud}, sent as it is. Check where it is issued that its aud is what this server expects (for a Kubernetes projected service-account token: the audience in the pod spec), and that the server trusts its issuer and subject for clientId.`;
   }
   if (method === 'private_key_jwt' || method === 'client_secret_jwt') {
     const aud = assertionAudience(credentials, issuer, tokenEndpoint);
@@ -496,22 +495,22 @@ export function refusalHint(method: ClientAuthentication, credentials: Credentia
       method === 'client_secret_jwt' ? 'clientSecret (the HS256 key)'
       : assertion?.kind === 'sign' ? 'the key your clientAssertion function signs with (its public key registered with the server)'
       : 'that the server has the public key of clientAssertion.key (and its kid)';
-    return () => `The client assertion carried aud ${JSON.stringify(aud.slice(0, 200))} (${source}). ${fix} Otherwise check clientId and ${credential}.`;
+    return `The client assertion carried aud ${JSON.stringify(aud.slice(0, 200))} (${source}). ${fix} Otherwise check clientId and ${credential}.`;
   }
   if (method === 'client_secret_basic') {
     const changed = formEncode(clientId) !== clientId || formEncode(clientSecret) !== clientSecret;
     if (credentials.basicEncoding === 'raw') {
-      return () => `Check clientId and clientSecret, and basicCredentialEncoding: 'raw' sends them without the form-encoding RFC 6749 §2.3.1 requires${changed ? ', which this server may expect' : ''}.`;
+      return `Check clientId and clientSecret, and basicCredentialEncoding: 'raw' sends them without the form-encoding RFC 6749 §2.3.1 requires${changed ? ', which this server may expect' : ''}.`;
     }
     if (changed) {
-      return () => "Check clientId and clientSecret. They contain characters that client_secret_basic form-encodes first (RFC 6749 §2.3.1) and some servers do not decode: if the credentials are right, set basicCredentialEncoding: 'raw'.";
+      return "Check clientId and clientSecret. They contain characters that client_secret_basic form-encodes first (RFC 6749 §2.3.1) and some servers do not decode: if the credentials are right, set basicCredentialEncoding: 'raw'.";
     }
-    return () => 'Check clientId, clientSecret and clientAuthentication.';
+    return 'Check clientId, clientSecret and clientAuthentication.';
   }
   if (method === 'tls_client_auth' || method === 'self_signed_tls_client_auth') {
-    return () => 'Check clientId and the client certificate (tls), and that the server trusts it for this client.';
+    return 'Check clientId and the client certificate (tls), and that the server trusts it for this client.';
   }
-  return () => 'Check clientId, clientSecret and clientAuthentication.';
+  return 'Check clientId, clientSecret and clientAuthentication.';
 }
 
 /** The parts of a method that are the same on every request (all but the JWT ones), or undefined. */

@@ -57,7 +57,7 @@ export interface ResolvedDpop {
 
 /** Validates `dpop` (`true`, or `{ key?, alg?, allowBearer? }`); reads a given key and computes its thumbprint. */
 export function resolveDpop(value: unknown): ResolvedDpop | undefined {
-  if (value === undefined || value === false) return undefined;
+  if (value === false) return undefined;
   if (value === true) return { given: undefined, candidates: GENERATED_ALGS, allowBearer: false };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigurationError('dpop', 'must be true (a key generated in memory) or { key?, alg?, allowBearer? }');

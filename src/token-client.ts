@@ -408,7 +408,7 @@ export class TokenClient implements TokenSource {
         allowedTokenTypes: o.allowedTokenTypes,
         defaultLifetime: o.expiry.defaultLifetime,
         secrets: [o.credentials.clientSecret],
-        refusalHint: refusalHint(method, o.credentials, issuer, url),
+        refusalHint: () => refusalHint(method, o.credentials, issuer, url),
         dpop: this.#dpop === undefined ? undefined : this.#dpop.allowBearer ? 'allow-bearer' : 'required',
       },
     };

@@ -40,7 +40,7 @@ export function normalizeTokenParams(input: TokenParamsInput, prefix: string): T
     organization: optionalText(input.organization, `${prefix}organization`),
     scope: sortedUnique(input.scope, `${prefix}scope`, /\s+/),
     resource: sortedUnique(input.resource, `${prefix}resource`, undefined),
-    extraParams: normalizeExtraParams(input.extraParams, `${prefix}extraParams`),
+    extraParams: input.extraParams === undefined ? [] : normalizeExtraParams(input.extraParams, `${prefix}extraParams`),
   };
 }
 
@@ -80,7 +80,6 @@ function sortedUnique(value: unknown, option: string, splitter: RegExp | undefin
 }
 
 function normalizeExtraParams(value: unknown, option: string): TokenParams['extraParams'] {
-  if (value === undefined) return [];
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigurationError(option, 'must be an object of parameter names to string values');
   }

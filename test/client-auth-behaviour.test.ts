@@ -526,7 +526,7 @@ describe('the aud of an assertion, and the hint when the server refuses it', () 
   });
 
   it('names the aud sent, where it came from, and the option that changes it', () => {
-    const hint = (method: 'private_key_jwt' | 'client_secret_jwt', c: Credentials, iss = issuer) => refusalHint(method, c, iss, endpoint)();
+    const hint = (method: 'private_key_jwt' | 'client_secret_jwt', c: Credentials, iss = issuer) => refusalHint(method, c, iss, endpoint);
     const def = hint('private_key_jwt', sign);
     expect(def).toContain(`The client assertion carried aud "${issuer}" (the server's issuer identifier, the default).`);
     expect(def).toContain("set clientAssertion: { audience: 'token_endpoint' }.");
@@ -548,15 +548,15 @@ describe('the aud of an assertion, and the hint when the server refuses it', () 
   });
 
   it('for Basic: suggests raw encoding only when form-encoding changed the credentials', () => {
-    const basic = (id: string, secret: string, enc?: 'raw') => refusalHint('client_secret_basic', creds({ clientId: id, clientSecret: secret, basicEncoding: enc }), issuer, endpoint)();
+    const basic = (id: string, secret: string, enc?: 'raw') => refusalHint('client_secret_basic', creds({ clientId: id, clientSecret: secret, basicEncoding: enc }), issuer, endpoint);
     expect(basic('app', 'plain')).toBe('Check clientId, clientSecret and clientAuthentication.');
     expect(basic('app', 'pl+in')).toContain("set basicCredentialEncoding: 'raw'");
     expect(basic('a p', 'plain')).toContain("set basicCredentialEncoding: 'raw'");
     expect(basic('app', 'pl+in', 'raw')).toContain("basicCredentialEncoding: 'raw' sends them without the form-encoding RFC 6749 §2.3.1 requires, which this server may expect.");
     expect(basic('app', 'plain', 'raw')).toContain('requires.');
-    expect(refusalHint('tls_client_auth', creds({ tls: true }), issuer, endpoint)()).toContain('the client certificate (tls)');
-    expect(refusalHint('self_signed_tls_client_auth', creds({ tls: true }), issuer, endpoint)()).toContain('the client certificate (tls)');
-    expect(refusalHint('client_secret_post', creds({ clientSecret: 's' }), issuer, endpoint)()).toBe('Check clientId, clientSecret and clientAuthentication.');
+    expect(refusalHint('tls_client_auth', creds({ tls: true }), issuer, endpoint)).toContain('the client certificate (tls)');
+    expect(refusalHint('self_signed_tls_client_auth', creds({ tls: true }), issuer, endpoint)).toContain('the client certificate (tls)');
+    expect(refusalHint('client_secret_post', creds({ clientSecret: 's' }), issuer, endpoint)).toBe('Check clientId, clientSecret and clientAuthentication.');
   });
 });
 
