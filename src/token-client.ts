@@ -527,8 +527,9 @@ export class TokenClient implements TokenSource {
     }
   }
 
-  async #obtainOnce(key: string, params: TokenParams, state: FlightState): Promise<Token> {
-    if (key !== this.#defaultKey && this.#cache === undefined) await this.#ensureCache();
+  // Not async: the fetch path passes through here on every request, and an async frame of its own costs a promise.
+  #obtainOnce(key: string, params: TokenParams, state: FlightState): Promise<Token> {
+    if (key !== this.#defaultKey && this.#cache === undefined) return this.#ensureCache().then(() => this.#obtainOnce(key, params, state));
     const shared = this.#shared;
     if (shared === undefined || state.fresh) return this.#fetch(key, params, state);
     return shared.obtain(key, {

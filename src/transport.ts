@@ -135,7 +135,8 @@ export class Transport {
       }
       return handle(lastResponse, request);
     };
-    const attempt = async () => {
+    // Not async itself: once() is, and a second async frame per attempt costs the fetch path for nothing.
+    const attempt = () => {
       attempts += 1;
       lastResponse = undefined;
       if (trace !== undefined && requestChannel.hasSubscribers) return traceAttempt(trace, attempts, once, () => lastResponse?.status);

@@ -160,7 +160,9 @@ describeRedis.each(CLIENT_KINDS)('a fleet sharing a RedisTokenStore on a Redis C
     expect(results.every((r) => r !== undefined)).toBe(true);
     const ran = results as WorkerResult[];
     expect(ran.flatMap((r) => r.failures)).toEqual([]);
-    for (const r of ran) expect(r.tokens.length).toBeGreaterThan(50);
+    // Each process kept calling all along: ~150 to 320 calls in 7 s here, even on a loaded machine. A getToken held
+    // for seconds at a time (by store calls waiting out their timeouts) would make at most a handful.
+    for (const r of ran) expect(r.tokens.length).toBeGreaterThan(25);
     // The store did fail meanwhile (reported, and read as misses): the run went through the failover.
     expect(ran.flatMap((r) => r.reported).length).toBeGreaterThan(0);
     for (const event of ran.flatMap((r) => r.reported)) expect(event).toMatch(/^\w+:M2M_STORE_ERROR$/);

@@ -276,14 +276,15 @@ describeRedis.each(KINDS)('RedisTokenStore with TokenClient (%s)', (kind) => {
 describeRedis.each(KINDS)('RedisTokenStore leases (%s)', (kind) => {
   it('SET NX: one holder at a time; the lease expires on its own; only the holder can release it', async () => {
     const [a, b, c] = [await newStore(kind), await newStore(kind), await newStore(kind)];
-    const first = await a.acquireLease('k', 150);
+    // A lease of 1 s: long enough that the next commands run within it on a busy machine, short enough to wait out.
+    const first = await a.acquireLease('k', 1_000);
     expect(first).not.toBeNull();
-    expect(await b.acquireLease('k', 150)).toBeNull();
+    expect(await b.acquireLease('k', 1_000)).toBeNull();
     const [leaseName] = await admin.keys('*:lease');
     expect(await admin.pttl(leaseName!)).toBeGreaterThan(0);
-    expect(await admin.pttl(leaseName!)).toBeLessThanOrEqual(150);
+    expect(await admin.pttl(leaseName!)).toBeLessThanOrEqual(1_000); // milliseconds, not seconds
 
-    await new Promise((resolve) => setTimeout(resolve, 250)); // the first holder's lease expires unreleased
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the first holder's lease expires unreleased
     const second = await b.acquireLease('k', 10_000);
     expect(second).not.toBeNull();
     await first!.release(); // late: must not release the second holder's lease

@@ -20,8 +20,11 @@ export interface FaultConfig {
   clockAt?: number;
   /** Abort every caller's signal: already aborted, in the same tick as the call, or after some ms. */
   abort?: 'pre-aborted' | 'same-tick' | number;
-  /** Call close() after some ms. */
-  closeAfter?: number;
+  /**
+   * Call close() after some ms, or, with 'signal', as soon as a line comes on stdin: the parent sends one once its
+   * server has seen the request reach the stage under test (stdin is closed then, so it keeps nothing alive).
+   */
+  closeAfter?: number | 'signal';
   /** After the callers settle, one more getToken() (it joins the request still in flight, or hits the cache). */
   followUp?: boolean;
   /** For the harness's own test: leave a timer of this many ms running after the report. */
@@ -49,6 +52,8 @@ export interface FaultReport {
   /** process.getActiveResourcesInfo() once everything settled (what would keep the process alive). */
   resources: string[];
   settledMs: number;
+  /** ms from the start of the callers to the close() call, when there was one. */
+  closedMs?: number;
 }
 
 const unhandled: string[] = [];
@@ -95,7 +100,17 @@ async function main(config: FaultConfig): Promise<FaultReport> {
   });
   if (config.abort === 'same-tick') for (const c of controllers) c.abort();
   else if (typeof config.abort === 'number') setTimeout(() => controllers.forEach((c) => c.abort()), config.abort);
-  if (config.closeAfter !== undefined) setTimeout(() => void client.close(), config.closeAfter);
+  let closedMs: number | undefined;
+  const close = () => {
+    closedMs = performance.now() - started;
+    void client.close();
+  };
+  if (config.closeAfter === 'signal') {
+    process.stdin.once('data', () => {
+      process.stdin.destroy();
+      close();
+    });
+  } else if (config.closeAfter !== undefined) setTimeout(close, config.closeAfter);
 
   const outcomes = await Promise.all(calls);
   const followUp = config.followUp ? await settle(client.getToken(), started) : undefined;
@@ -104,7 +119,7 @@ async function main(config: FaultConfig): Promise<FaultReport> {
   // What is still running once every caller has its answer (pending store writes aside, there should be nothing).
   await new Promise((resolve) => setImmediate(resolve));
   const resources = process.getActiveResourcesInfo();
-  return { outcomes, followUp, unhandled, leaks, resources, settledMs };
+  return { outcomes, followUp, unhandled, leaks, resources, settledMs, ...(closedMs === undefined ? {} : { closedMs }) };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as FaultConfig;
