@@ -117,8 +117,9 @@ const shared: Options = {
   splitting: false,
   clean: false,
   // Whitespace and syntax only: names stay as written (stack traces, err.name), and the .map files point at src/.
-  // V8 scans every byte of a bundle before it runs it: on a cold start (serverless, a CLI) this takes 6.4 M of the
-  // 44 M instructions the first token costs over a bare node:http request (callgrind, docs/performance.md).
+  // V8 scans every byte of a bundle before it runs it: on a cold start (serverless, a CLI) compiling the top level
+  // takes about 16 M of the 33 M instructions the first token costs over a bare node:http request (callgrind,
+  // docs/performance.md).
   minifyWhitespace: true,
   minifySyntax: true,
 };

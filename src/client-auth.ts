@@ -219,8 +219,7 @@ const ASSERTION_SHAPES =
  * (read and matched with its alg), only an audience (then `clientSecret` must be given), a signing function, or a
  * file path (read on each request, not now: it may be written later, and it changes).
  */
-export function resolveAssertionKey(options: unknown, clientSecret?: string): AssertionSource | undefined {
-  if (options === undefined) return undefined;
+export function resolveAssertionKey(options: unknown, clientSecret?: string): AssertionSource {
   if (typeof options === 'function') return { kind: 'sign', sign: options as ClientAssertionSigner, audience: 'issuer' };
   if (options === null || typeof options !== 'object') throw new ConfigurationError('clientAssertion', ASSERTION_SHAPES);
   const given = ['key', 'sign', 'file'].filter((name) => name in options);
@@ -278,7 +277,6 @@ function resolveAudience(value: unknown): AssertionAudience {
 
 /** Validates `basicCredentialEncoding` against the credentials it applies to. */
 export function resolveBasicEncoding(value: unknown, clientId: string, clientSecret: string | undefined): BasicCredentialEncoding {
-  if (value === undefined) return 'form-urlencoded';
   if (value !== 'form-urlencoded' && value !== 'raw') {
     throw new ConfigurationError('basicCredentialEncoding', `got ${JSON.stringify(value)}; expected 'form-urlencoded' (RFC 6749 §2.3.1, the default) or 'raw'`);
   }

@@ -273,7 +273,6 @@ describe('Basic credentials', () => {
   });
 
   it('basicCredentialEncoding is checked against the credentials', () => {
-    expect(resolveBasicEncoding(undefined, 'id', undefined)).toBe('form-urlencoded');
     expect(resolveBasicEncoding('raw', 'id', 's')).toBe('raw');
     expect(resolveBasicEncoding('form-urlencoded', 'a:b', 's')).toBe('form-urlencoded');
     const bad = configError(() => resolveBasicEncoding('utf8', 'id', 's'));
@@ -471,7 +470,6 @@ describe('clientAssertion shapes and keys', () => {
     expect(resolveAssertionKey({ sign, audience: 'token_endpoint' })).toEqual({ kind: 'sign', sign, audience: 'token_endpoint' });
     expect(resolveAssertionKey({ file: '/run/token' })).toEqual({ kind: 'file', path: '/run/token' });
     expect(resolveAssertionKey({ audience: 'https://aud' }, 's')).toEqual({ kind: 'audience', audience: 'https://aud' });
-    expect(resolveAssertionKey(undefined)).toBeUndefined();
     const shapes = 'must be { key, kid?, alg?, audience? } (private_key_jwt), { audience } (client_secret_jwt), a function that signs (or { sign, audience? }), or { file }';
     expect(configError(() => resolveAssertionKey('key')).message).toContain(shapes);
     expect(configError(() => resolveAssertionKey('key')).option).toBe('clientAssertion');

@@ -286,6 +286,14 @@ describe('token types with DPoP allowing Bearer', () => {
     expect(parseTokenResponse(ok({}), lenient).tokenType).toBe('Bearer');
     expect(fails(ok({ token_type: 'MAC' }), lenient)).toMatchObject({ code: 'M2M_DPOP_MISMATCH' });
   });
+
+  it('a token_type that is no scheme name is unsupported for a DPoP client too, not a DPoP mismatch', () => {
+    for (const dpop of ['required', 'allow-bearer'] as const) {
+      const error = fails(ok({ token_type: 'Bearer token' }), { ...ctx, dpop });
+      expect(error).toMatchObject({ code: 'M2M_TOKEN_TYPE_UNSUPPORTED' });
+      expect(error.message).toContain('(12 characters, not a scheme name)');
+    }
+  });
 });
 
 describe('jwtExpiry', () => {

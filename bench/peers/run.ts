@@ -14,7 +14,7 @@
 // --rows=cold,cached,stampede,coldstart,import,memory (a subset; `first` is an alias of coldstart), --only=m2m,undici (libraries whose name contains one of
 // these; floors always run). Quick and partial runs print their table but leave results.svg / .json alone.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,7 +43,7 @@ const ONLY = flag('only');
 const wanted = (name: string) => name.startsWith('floor') || !ONLY || ONLY.some((o) => name.toLowerCase().includes(o.toLowerCase()));
 const PARTIAL = ALL_ROWS.some((r) => !ROWS.has(r)) || ONLY !== undefined;
 
-const COLD_ROUNDS = QUICK ? 3 : 7;
+const COLD_ROUNDS = QUICK ? 3 : 15;
 const COLD_CALLS = QUICK ? 50 : 250;
 const COLD_WARM = 10; // unmeasured calls before each measured batch: the row's connection and code are warm again
 const CACHED_ROUNDS = QUICK ? 3 : 7;
@@ -422,11 +422,15 @@ async function coldStartRow(): Promise<ColdStart> {
     m2mUrl: pathToFileURL(join(distDir, 'index.js')).href,
     m2mCjs: join(distDir, 'index.cjs'),
   };
-  type Job = { name: string; argv: string[]; cwd: string; token: boolean };
+  // A fresh compile cache for the compileCache cases, filled by round 0 (not counted).
+  const compileCacheDir = join(root, '.scratch', 'bench-compile-cache');
+  rmSync(compileCacheDir, { recursive: true, force: true });
+  const cachedEnv = { ...env, NODE_COMPILE_CACHE: compileCacheDir };
+  type Job = { name: string; argv: string[]; cwd: string; token: boolean; env?: NodeJS.ProcessEnv };
   const jobs: Job[] = [
     { name: BARE, argv: ['-e', '0'], cwd: root, token: false },
     { name: BARE_CPU, argv: ['-e', PRINT_CPU], cwd: root, token: false },
-    ...cases.map((c) => ({ name: c.name, argv: coldStartArgv(c, childTarget), cwd: c.cwd === 'main' ? root : here, token: true })),
+    ...cases.map((c) => ({ name: c.name, argv: coldStartArgv(c, childTarget), cwd: c.cwd === 'main' ? root : here, token: true, ...(c.compileCache ? { env: cachedEnv } : {}) })),
   ];
   const walls = new Map<string, number[]>();
   const overBare = new Map<string, number[]>();
@@ -444,7 +448,7 @@ async function coldStartRow(): Promise<ColdStart> {
       const job = jobs[(k + round) % jobs.length]!;
       if (errors.has(job.name)) continue;
       const t0 = performance.now();
-      const result = spawnSync(process.execPath, job.argv, { cwd: job.cwd, env, encoding: 'utf8', timeout: COLDSTART_EXIT_MS, killSignal: 'SIGKILL' });
+      const result = spawnSync(process.execPath, job.argv, { cwd: job.cwd, env: job.env ?? env, encoding: 'utf8', timeout: COLDSTART_EXIT_MS, killSignal: 'SIGKILL' });
       const ms = performance.now() - t0;
       if (job.token) spawned += 1;
       let error: string | undefined;
@@ -723,7 +727,7 @@ const m2mColdStart = coldStart?.results.filter((r) => r.name.startsWith('m2m-tok
 if (m2mColdStart?.length) {
   const fetchStart = coldStart!.results.find((r) => r.name === 'global fetch');
   const floorStart = coldStart!.results.find((r) => r.name === COLD_START_FLOOR);
-  const parts = m2mColdStart.map((r) => `${r.module} ${r.error ? 'failed' : `${fmt(r.overBare, 1)} ms (${fmtRatio(r.ratio)}× floor; CPU ${fmt(r.cpuOverBare, 1)} ms)`}`);
+  const parts = m2mColdStart.map((r) => `${r.module}${r.name.includes('NODE_COMPILE_CACHE') ? ' with NODE_COMPILE_CACHE' : ''} ${r.error ? 'failed' : `${fmt(r.overBare, 1)} ms (${fmtRatio(r.ratio)}× floor; CPU ${fmt(r.cpuOverBare, 1)} ms)`}`);
   targets.push(`- cold start, first token over bare node: ${parts.join(', ')}; node:http floor ${fmt(floorStart?.overBare, 1)} ms (CPU ${fmt(floorStart?.cpuOverBare, 1)} ms)${fetchStart?.overBare !== undefined ? `, global fetch ${fmt(fetchStart.overBare, 1)} ms (CPU ${fmt(fetchStart.cpuOverBare, 1)} ms)` : ''}`);
 }
 if (memory && !('error' in memory)) targets.push(`- memory bounded by cache.max: ${memory.cachedTokens} tokens cached after ${memory.keys.toLocaleString('en-US')} keys, heap ${signedMb(memory.after - memory.before)}`);
