@@ -60,8 +60,11 @@ interface FlightState {
   superseded: boolean;
   /** A forced refresh (forceRefresh, or a token an API refused) is never answered with a stale token. */
   forced: boolean;
-  /** The stale token offered when the endpoint failed transiently and one was available: waiters stop waiting. */
-  staleToken: Token | undefined;
+  /**
+   * The cache entry whose token was offered when the endpoint failed transiently: waiters stop waiting. A caller
+   * that joins later gets it only while it is still within its stale-if-error limit.
+   */
+  staleOffer: CacheEntry | undefined;
   /** Callers waiting for that offer (made only when a caller could use one: it costs nothing on other flights). */
   staleWaiters: ((token: Token) => void)[] | undefined;
   /** A token read from the shared store that is past its leeway but still valid: the fallback of a fresh process. */
@@ -430,14 +433,16 @@ export class TokenClient implements TokenSource {
     if (force || !this.#options.staleIfError || (this.#shared === undefined && cached === undefined)) return waiting;
     const state = flight.meta;
     const stale = new Promise<Token>((resolve) => {
-      if (state.staleToken !== undefined) resolve(state.staleToken);
-      else (state.staleWaiters ??= []).push(resolve);
+      const offer = state.staleOffer;
+      if (offer === undefined) (state.staleWaiters ??= []).push(resolve);
+      // Past the limit (the flight outlived it), the token may expire in use: wait for the endpoint instead.
+      else if (this.#elapsedNow(offer) <= offer.staleUntil) resolve(offer.token);
     });
     return Promise.race([waiting, stale]);
   }
 
   #startFlight(key: string, params: TokenParams, force: boolean) {
-    const state: FlightState = { fresh: force, superseded: false, forced: force, staleToken: undefined, staleWaiters: undefined, storeCandidate: undefined };
+    const state: FlightState = { fresh: force, superseded: false, forced: force, staleOffer: undefined, staleWaiters: undefined, storeCandidate: undefined };
     return this.#flights.start(key, state, () => this.#obtain(key, params, state));
   }
 
@@ -511,7 +516,7 @@ export class TokenClient implements TokenSource {
     entry.lastError = failure;
     // Until the request in flight settles, no other background attempt starts for this key.
     if (!final) entry.retryAt = Infinity;
-    state.staleToken = entry.token;
+    state.staleOffer = entry;
     for (const resolve of state.staleWaiters ?? []) resolve(entry.token);
     if (now >= entry.usableUntil) this.#reportStale(entry, now);
   }

@@ -109,12 +109,11 @@ interface Run {
  */
 function runClient(config: FaultConfig, bound: number, closeWhen?: Promise<void>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], { stdio: [closeWhen ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    if (closeWhen) {
-      // A child that already ended has closed its stdin: the late write fails, and the checks below say why.
-      child.stdin!.on('error', () => {});
-      void closeWhen.then(() => child.stdin!.write('close\n'));
-    }
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A child that already ended has closed its stdin: a late write fails, and the checks below say why.
+    child.stdin.on('error', () => {});
+    if (closeWhen) void closeWhen.then(() => child.stdin.write('close\n'));
+    else child.stdin.end();
     let stdout = '';
     let stderr = '';
     let reportedAt: number | undefined;

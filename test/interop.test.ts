@@ -267,13 +267,14 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
     );
     await network.enable();
     try {
-      // The retries (11 × 300 ms) would outlast totalTimeout: it is what ends the wait.
-      const c = new TokenClient({ issuer: 'https://slow.example.com', clientId: 'x', clientSecret: 'y', timeout: 300, totalTimeout: 2_000, retry: { retries: 10, baseDelay: 1 } });
+      // The attempts (11 × 700 ms) would outlast totalTimeout many times over: it is what ends the wait.
+      const c = new TokenClient({ issuer: 'https://slow.example.com', clientId: 'x', clientSecret: 'y', timeout: 700, totalTimeout: 2_000, retry: { retries: 10, baseDelay: 1 } });
       open.push(c);
       const started = performance.now();
       await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_TIMEOUT' });
       // Each well-known location used to get a totalTimeout of its own (and the token request another): two
-      // hanging locations took at least 4 s. One shared totalTimeout ends at 2 s; the rest is slack for a busy machine.
+      // hanging locations took at least 4 s, and without any deadline the attempts take 7.7 s. One shared
+      // totalTimeout ends at 2 s; the rest is slack for a busy machine.
       expect(performance.now() - started).toBeLessThan(3_500);
     } finally {
       network.disable();

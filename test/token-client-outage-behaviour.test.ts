@@ -159,6 +159,18 @@ describe('releasing waiters', () => {
     await client.close(); // ends the retry's wait
   });
 
+  it('a caller that joins the flight past the stale-if-error limit waits for the endpoint, not for the token offered earlier', async () => {
+    const { server, client, clock } = await warm(100, { retry: { retries: 3, baseDelay: 1, maxDelay: 1, maxRetryAfter: 60_000 }, totalTimeout: 120_000 });
+    server.respond((_req, res) => json(res, 503, {}, { 'retry-after': '30' }));
+    clock.advance(50_001);
+    expect((await client.getToken()).accessToken).toBe('at-1'); // offered at the first failed attempt; the retry waits 30 s
+    clock.advance(45_000); // 4.999 s left, past the limit (10 s before expiry): the flight is still waiting
+    const late = client.getToken();
+    await client.close(); // ends the retry's wait: the late caller gets the flight's outcome
+    await expect(late).rejects.toMatchObject({ code: 'M2M_CLIENT_CLOSED' });
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('a credential error ends the stale hand-outs: later callers get the error', async () => {
     const { server, client, clock, events } = await warm(100);
     server.respond(down);
