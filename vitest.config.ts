@@ -17,6 +17,9 @@ export default defineConfig({
     // Says loudly when the Redis suites are skipped for want of a redis-server.
     globalSetup: ['test/setup/redis.ts'],
     testTimeout: 20_000,
+    // expect.poll waits for what normally takes milliseconds; 1 s (the default) is short for a loaded CI machine, and a
+    // passing poll returns as soon as it passes.
+    expect: { poll: { timeout: 5_000 } },
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },
   },

@@ -70,7 +70,7 @@ describe('keep-alive', () => {
     expect(ports).toHaveLength(1);
     expect(connections()).toBe(1);
     await c.close();
-    await expect.poll(connections, { timeout: 1_000 }).toBe(0);
+    await expect.poll(connections, { timeout: 5_000 }).toBe(0);
   });
 
   describe('over mutual TLS', () => {
@@ -125,7 +125,7 @@ describe('an attempt that times out through a dispatcher', () => {
     });
     const c = client({ tokenEndpoint: `http://127.0.0.1:${port}/oauth/token`, timeout: 50, dispatcher: agent });
     await expect(c.getToken()).rejects.toMatchObject({ code: 'M2M_TIMEOUT' });
-    await expect.poll(connections, { timeout: 1_000 }).toBe(0);
+    await expect.poll(connections, { timeout: 5_000 }).toBe(0);
   });
 });
 

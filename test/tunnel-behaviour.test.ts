@@ -121,7 +121,7 @@ describe('the answer', () => {
     expect(pending.size).toBe(0);
     // The tunnel's deadline timer is gone with it.
     expect(refTimers()).toBe(0);
-    await expect.poll(() => p.closed[0], { timeout: 1_000 }).toBe(true);
+    await expect.poll(() => p.closed[0], { timeout: 5_000 }).toBe(true);
   });
 });
 
@@ -137,7 +137,7 @@ describe('deadlines and the pending set', () => {
     expect(error).toMatchObject({ code: 'ETIMEDOUT' });
     expect(error.message).toBe(`proxy ${p.proxy.origin} did not open a tunnel to as.example:443 within 50 ms`);
     expect(pending.size).toBe(0);
-    await expect.poll(() => p.closed[0], { timeout: 1_000 }).toBe(true);
+    await expect.poll(() => p.closed[0], { timeout: 5_000 }).toBe(true);
   });
 
   it('an open tunnel outlives the timeout, and has left the pending set', async () => {
