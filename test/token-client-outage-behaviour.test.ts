@@ -137,6 +137,29 @@ describe("a fleet's stored token during an outage", () => {
     }
   });
 
+  it('a caller that joins a flight after the offer, its cache entry evicted meanwhile, gets the offered token within the limit', async () => {
+    const clock = new ManualClock();
+    const store = new MapStore();
+    let aDown = false;
+    const { server, client } = await setup({
+      clock, refreshAhead: false, cache: { max: 1, store }, onError: () => {}, totalTimeout: 120_000,
+      retry: { retries: 3, baseDelay: 1, maxDelay: 1, maxRetryAfter: 60_000 },
+    });
+    server.respond((req, res) => {
+      if (req.form.get('audience') === 'a' && aDown) json(res, 503, {}, { 'retry-after': '30' });
+      else json(res, 200, { access_token: `${req.form.get('audience')}-1`, token_type: 'Bearer', expires_in: 100 });
+    });
+    expect((await client.getToken({ audience: 'a' })).accessToken).toBe('a-1');
+    aDown = true;
+    clock.advance(50_001);
+    expect((await client.getToken({ audience: 'a' })).accessToken).toBe('a-1'); // offered; the retry waits 30 s
+    expect((await client.getToken({ audience: 'b' })).accessToken).toBe('b-1'); // cache.max 1: a's entry is evicted
+    const late = client.getToken({ audience: 'a' }); // a miss that joins a's flight, 40 s before the limit
+    await settle();
+    await client.close();
+    await expect(late).resolves.toMatchObject({ accessToken: 'a-1' });
+  });
+
   it('not once it has less than minRemaining left', async () => {
     const { clock, fresh } = await fleet();
     try {
