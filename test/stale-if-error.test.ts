@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { ConfigurationError, ErrorCode, OAuthError, TokenClient, type StoredToken, type TokenClientErrorEvent, type TokenStore } from 'm2m-token';
+import { ConfigurationError, ErrorCode, OAuthError, TokenClient, type StoredToken, type TokenStore } from 'm2m-token';
 import { describe, expect, it } from 'vitest';
-import { SECRET, setup } from './helpers/client.js';
-import { ManualClock } from './helpers/clock.js';
+import { SECRET, setup, warmClient } from './helpers/client.js';
 import { json, okToken } from './helpers/token-server.js';
 
 // Outage resilience: a still-valid cached token is handed out while the token endpoint fails transiently.
@@ -11,14 +10,7 @@ const LIFETIME_S = 100;
 const USABLE_MS = 50_000;
 const down = (status = 503) => (_req: unknown, res: ServerResponse) => json(res, status, { message: 'down' });
 
-async function warm(options: Parameters<typeof setup>[0] = {}) {
-  const clock = new ManualClock();
-  const events: TokenClientErrorEvent[] = [];
-  const harness = await setup({ clock, refreshAhead: false, retry: false, onError: (e) => events.push(e), ...options });
-  harness.server.respond(okToken('at-1', LIFETIME_S));
-  await harness.client.getToken();
-  return { ...harness, clock, events };
-}
+const warm = (options: Parameters<typeof setup>[0] = {}) => warmClient(LIFETIME_S, options);
 
 describe('staleIfError (on by default)', () => {
   it('served stale at minRemaining + 1 ms, refused at minRemaining − 1 ms', async () => {

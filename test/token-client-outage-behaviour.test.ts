@@ -4,21 +4,14 @@
 import type { ServerResponse } from 'node:http';
 import { TokenClient, type StoredToken, type TokenClientErrorEvent, type TokenStore } from 'm2m-token';
 import { describe, expect, it } from 'vitest';
-import { SECRET, setup } from './helpers/client.js';
+import { SECRET, setup, warmClient } from './helpers/client.js';
 import { ManualClock } from './helpers/clock.js';
-import { json, okToken } from './helpers/token-server.js';
+import { json } from './helpers/token-server.js';
 
 const down = (_req: unknown, res: ServerResponse) => json(res, 503, { message: 'down' });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
-async function warm(lifetimeS: number, options: Parameters<typeof setup>[0] = {}) {
-  const clock = new ManualClock();
-  const events: TokenClientErrorEvent[] = [];
-  const harness = await setup({ clock, refreshAhead: false, retry: false, onError: (e) => events.push(e), ...options });
-  harness.server.respond(okToken('at-1', lifetimeS));
-  await harness.client.getToken();
-  return { ...harness, clock, events };
-}
+const warm = warmClient;
 
 describe('between backoff steps', () => {
   it('stale hand-outs send nothing, also once the failed attempt has settled; the next step sends one', async () => {
@@ -155,7 +148,6 @@ describe("a fleet's stored token during an outage", () => {
     expect((await client.getToken({ audience: 'a' })).accessToken).toBe('a-1'); // offered; the retry waits 30 s
     expect((await client.getToken({ audience: 'b' })).accessToken).toBe('b-1'); // cache.max 1: a's entry is evicted
     const late = client.getToken({ audience: 'a' }); // a miss that joins a's flight, 40 s before the limit
-    await settle();
     await client.close();
     await expect(late).resolves.toMatchObject({ accessToken: 'a-1' });
   });

@@ -1,6 +1,7 @@
 import { afterEach } from 'vitest';
-import { TokenClient, type ClientCredentialFields, type TokenClientBaseOptions } from '../../src/index.js';
-import { startTokenServer, type TokenServer } from './token-server.js';
+import { TokenClient, type ClientCredentialFields, type TokenClientBaseOptions, type TokenClientErrorEvent } from '../../src/index.js';
+import { ManualClock } from './clock.js';
+import { okToken, startTokenServer, type TokenServer } from './token-server.js';
 
 export const SECRET = 'cs-9f8e7d6c5b4a-very-secret';
 
@@ -24,4 +25,17 @@ export async function setup(options: ClientOverrides = {}): Promise<{ server: To
   });
   open.push(client, server);
   return { server, client };
+}
+
+/**
+ * `setup()` on a ManualClock, without refresh-ahead or retries, errors collected: the client already holds `at-1`,
+ * a token of `lifetimeS` seconds (the starting point of the outage and stale-if-error tests).
+ */
+export async function warmClient(lifetimeS: number, options: ClientOverrides = {}) {
+  const clock = new ManualClock();
+  const events: TokenClientErrorEvent[] = [];
+  const harness = await setup({ clock, refreshAhead: false, retry: false, onError: (e) => events.push(e), ...options });
+  harness.server.respond(okToken('at-1', lifetimeS));
+  await harness.client.getToken();
+  return { ...harness, clock, events };
 }
